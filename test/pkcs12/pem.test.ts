@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { webcrypto } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pemDecode, pemDecodeAll, pemEncode, PemError } from '../../src/pkcs12/pem';
+
+const dir = mkdtempSync(join(tmpdir(), 'pem-test-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('PEM (RFC 7468)', () => {
+  it('writes a public key that OpenSSL reads back to the same DER', async () => {
+    const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', pair.publicKey));
+    const pem = pemEncode('PUBLIC KEY', spki);
+    expect(pem.split('\n').every((line) => line.length <= 64)).toBe(true);
+    const file = join(dir, 'pub.pem');
+    writeFileSync(file, pem);
+    const der = execFileSync('openssl', ['pkey', '-pubin', '-in', file, '-outform', 'DER']);
+    expect(new Uint8Array(der)).toEqual(spki);
+    expect(pemDecode(pem, 'PUBLIC KEY')).toEqual(spki);
+  });
+
+  it('reads every block of a chain, in order, and refuses mismatched labels and bad base64', () => {
+    const chain = pemEncode('CERTIFICATE', new Uint8Array([1, 2, 3])) + 'junk between\n' + pemEncode('CERTIFICATE', new Uint8Array([4]));
+    expect(pemDecodeAll(chain).map((b) => Array.from(b.der))).toEqual([[1, 2, 3], [4]]);
+    expect(() => pemDecode(chain, 'CERTIFICATE')).toThrow(/found 2/);
+    expect(() => pemDecodeAll('-----BEGIN A-----\nAQID\n-----END B-----')).toThrow(PemError);
+    expect(() => pemDecodeAll('-----BEGIN A-----\nA*ID\n-----END A-----')).toThrow(/base64/);
+  });
+});
