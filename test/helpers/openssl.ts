@@ -41,6 +41,9 @@ export function issueServerCert(ca: TestCa, dir: string, name = 'server'): { cer
 /** A `fetch` that trusts only `caPem` for TLS (NODE_EXTRA_CA_CERTS is taken by the system bundle). */
 export function fetchTrusting(caPem: string): typeof fetch {
   const dispatcher = new Agent({ connect: { ca: caPem } });
-  return ((input: RequestInfo | URL, init?: RequestInit) =>
-    fetch(input, { ...init, dispatcher })) as typeof fetch;
+  return (input: RequestInfo | URL, init?: RequestInit) => {
+    // `dispatcher` is undici's extension of RequestInit, unknown to the DOM typings.
+    const withDispatcher: RequestInit & { dispatcher: Agent } = { ...init, dispatcher };
+    return fetch(input, withDispatcher);
+  };
 }
