@@ -1,0 +1,148 @@
+/**
+ * The sandbox's public vocabulary: options, fault knobs and the records it keeps of the mail it
+ * sent and received. Kept apart from the servers so tests and the CLI can import the types alone.
+ */
+
+/** When the CA sends the challenge mail (DESIGN.md: real CAs differ here). */
+export type ChallengeTiming = 'on-create' | 'on-fetch' | 'after-post';
+/**
+ * How the CA joins token-part1 (mail Subject) and token-part2 (challenge `token`) before it adds
+ * the account thumbprint (RFC 8823 §3 is ambiguous): the base64url strings, or the decoded bytes
+ * re-encoded.
+ */
+export type TokenJoin = 'string' | 'bytes';
+/**
+ * What the challenge sender forges, for security tests: nothing; no DKIM signature at all; a
+ * valid DKIM signature by another domain (`d=` not the CA's); a From that is not the challenge's
+ * `from`.
+ */
+export type Forgery = 'none' | 'unsigned' | 'wrong-d' | 'wrong-from';
+
+/**
+ * Fault knobs of the ACME server, all changeable at run time with `configure`. Rates are
+ * fractions 0…1 and are applied deterministically (an accumulator, not a random draw): a rate of
+ * 0.5 hits every second eligible request, so tests never flake on luck.
+ */
+export interface SandboxFaults {
+  /** Share of JWS POSTs refused with `badNonce` although their nonce was good (RFC 8555 §6.5). */
+  readonly badNonceRate: number;
+  /** Share of requests answered with HTTP 500 and a `serverInternal` problem. */
+  readonly serverErrorRate: number;
+  /** Share of requests refused with `rateLimited` (HTTP 429) and a Retry-After header. */
+  readonly rateLimitRate: number;
+  /** Retry-After sent with `rateLimited`, in seconds. */
+  readonly retryAfterSeconds: number;
+  /** Retry-After as delta-seconds (`'seconds'`) or as an IMF-fixdate (`'http-date'`, RFC 9110 §10.2.3). */
+  readonly retryAfterFormat: 'seconds' | 'http-date';
+  /** Delay added before every response, in milliseconds. */
+  readonly delayMs: number;
+  /** Share of requests whose TCP connection is destroyed without an answer. */
+  readonly dropRate: number;
+  /** After finalize, the order stays `processing` this many seconds before it becomes `valid`. */
+  readonly processingSeconds: number;
+}
+
+export const NO_FAULTS: SandboxFaults = {
+  badNonceRate: 0,
+  serverErrorRate: 0,
+  rateLimitRate: 0,
+  retryAfterSeconds: 1,
+  retryAfterFormat: 'seconds',
+  delayMs: 0,
+  dropRate: 0,
+  processingSeconds: 0,
+};
+
+export interface SandboxUser {
+  readonly email: string;
+  readonly password: string;
+}
+
+export interface SandboxOptions {
+  /** Default `'on-fetch'`. */
+  challengeTiming?: ChallengeTiming;
+  /** Default `'string'`. */
+  tokenJoin?: TokenJoin;
+  /** Default `'none'`. */
+  forgery?: Forgery;
+  /** Require external account binding (RFC 8555 §7.3.4); the key is in `Sandbox.eab`. */
+  requireEab?: boolean;
+  faults?: Partial<SandboxFaults>;
+  /** Validity of issued certificates; default 7 days. */
+  certValidityDays?: number;
+  /** Mailbox users; default alice@example.test and bob@example.test. All must share one domain. */
+  users?: SandboxUser[];
+}
+
+/** One challenge mail the CA delivered (or re-delivered). */
+export interface SentChallenge {
+  readonly authzUrl: string;
+  readonly challengeUrl: string;
+  /** The mailbox the mail went to (the identifier's value). */
+  readonly identifier: string;
+  /** With angle brackets, as in the header. */
+  readonly messageId: string;
+  readonly subject: string;
+  readonly tokenPart1: string;
+  readonly forgery: Forgery;
+  readonly at: Date;
+}
+
+export type DkimVerdict = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
+
+/** One mail that reached the CA's address through the submission MTA, with the checker's verdict. */
+export interface ReceivedReply {
+  readonly raw: string;
+  /** The From address (lower-cased), or '' when there was none. */
+  readonly from: string;
+  /** The best DKIM result for the From domain. */
+  readonly dkim: DkimVerdict;
+  /** With angle brackets, or '' when absent. */
+  readonly inReplyTo: string;
+  /** The challenge this reply was matched to, if any. */
+  readonly challengeUrl?: string;
+  /**
+   * `pending`: well-formed reply kept until the client POSTs to the challenge (RFC 8555 §7.5.1:
+   * the POST is what makes the CA look). `valid`/`invalid`: the checker's decision.
+   */
+  readonly verdict: 'pending' | 'valid' | 'invalid';
+  /** Why, in words a test failure message can show. */
+  readonly detail: string;
+  readonly at: Date;
+}
+
+export type SandboxChanges = Partial<Pick<SandboxOptions, 'challengeTiming' | 'tokenJoin' | 'forgery'>> & {
+  faults?: Partial<SandboxFaults>;
+};
+
+export interface Sandbox {
+  /** `https://127.0.0.1:<port>/directory`. */
+  readonly directoryUrl: string;
+  /** The sandbox root: trust it for the ACME server and DoH; it also issues the S/MIME certificates. */
+  readonly rootCertPem: string;
+  readonly rootCertPath: string;
+  readonly imap: { readonly host: string; readonly port: number };
+  /** Submission MTA (AUTH PLAIN, no TLS, loopback only). */
+  readonly smtp: { readonly host: string; readonly port: number };
+  /** Dovecot's LMTP listener. */
+  readonly lmtp: { readonly host: string; readonly port: number };
+  /** RFC 8484 endpoint, `https://127.0.0.1:<port>/dns-query`. */
+  readonly dohUrl: string;
+  /** DKIM TXT records by owner name, e.g. `{ "acme._domainkey.ca.test": ["v=DKIM1; k=rsa; p=…"] }`. */
+  readonly zone: Readonly<Record<string, readonly string[]>>;
+  /** The challenge `from`, e.g. `acme@ca.test`. */
+  readonly caAddress: string;
+  readonly users: readonly SandboxUser[];
+  readonly eab?: { readonly kid: string; readonly hmacKey: string };
+  /** Temp folder holding all state (Dovecot config, maildirs, logs). Removed by `stop`. */
+  readonly stateDir: string;
+  configure(changes: SandboxChanges): void;
+  challengesSent(): readonly SentChallenge[];
+  repliesReceived(): readonly ReceivedReply[];
+  /** Sends the challenge mail of a pending authorization again (same token, new Message-ID). */
+  resendChallenge(authzUrl: string): Promise<void>;
+  /** Puts any mail into a local mailbox over LMTP, as is (forgery tests). */
+  deliverRaw(to: string, raw: string | Uint8Array): Promise<void>;
+  /** Stops every server and process it started and removes the temp folder. */
+  stop(): Promise<void>;
+}
