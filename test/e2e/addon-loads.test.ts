@@ -1,0 +1,101 @@
+/**
+ * The built `.xpi` starts in a real, headless Thunderbird: background up, toolbar button present,
+ * the popup opens and lists the configured identity; options preset through storage.local reach
+ * the add-on; the IMAP password set through the login manager is the one Thunderbird will use.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, makeTempDir, type TempDir } from '../helpers/process';
+import { ADDON_ID, SERVER_KEY, Thunderbird, buildXpi, createProfile, packageVersion, thunderbirdPidsFor, type Profile } from './thunderbird';
+
+describe('the built add-on in a real Thunderbird', () => {
+  let build: TempDir | undefined;
+  let profile: Profile | undefined;
+  let tb: Thunderbird | undefined;
+  const email = 'carol@example.test';
+
+  beforeAll(async () => {
+    build = makeTempDir('ocs-e2e-build');
+    const xpi = buildXpi(build.path);
+    profile = await createProfile({
+      xpiPath: xpi,
+      // Nothing listens on these ports: login_at_startup is off and this suite never fetches mail.
+      account: { email, username: email, password: 'not-sent-anywhere', imapPort: await freePort(), smtpPort: await freePort() },
+    });
+    tb = await Thunderbird.start(profile);
+  });
+
+  afterAll(async () => {
+    await tb?.stop();
+    const path = profile?.path;
+    profile?.remove();
+    build?.remove();
+    if (path !== undefined) expect(thunderbirdPidsFor(path)).toEqual([]);
+  });
+
+  function thunderbird(): Thunderbird {
+    if (!tb) throw new Error('Thunderbird did not start');
+    return tb;
+  }
+
+  it('starts the background, which logs its start line with the package version', async () => {
+    const match = await thunderbird().waitForOutput(/One-Click S\/MIME (\S+): background started/, 20_000);
+    expect(match[1]).toBe(packageVersion());
+  });
+
+  it('puts its button in the main window toolbar', async () => {
+    const info = await thunderbird().chrome<{ extension: string | null; label: string | null } | null>(`
+      const win = Services.wm.getMostRecentWindow('mail:3pane');
+      const button = win.document.querySelector('#unifiedToolbarContent [extension="' + arguments[0] + '"]');
+      return button ? { extension: button.getAttribute('extension'), label: button.getAttribute('label') } : null;
+    `, [ADDON_ID]);
+    expect(info).not.toBeNull();
+    expect(info?.extension).toBe(ADDON_ID);
+    expect(info?.label).toBeTruthy();
+  });
+
+  it('opens the popup from the toolbar button, listing the configured identity', async () => {
+    const t = thunderbird();
+    await t.openPopup('#identity-select');
+    const addresses = await t.waitInPopup<string[]>(`
+      const options = [...content.document.querySelectorAll('#identity-select option')].map((o) => o.textContent);
+      return options.length > 0 ? options : null;
+    `);
+    expect(addresses).toContain(email);
+    const url = await t.popup<string>('return content.document.URL;');
+    expect(url).toMatch(/^moz-extension:\/\/[^/]+\/popup\/popup\.html$/);
+    await t.closePopup();
+  });
+
+  it('sees options preset from chrome through storage.local', async () => {
+    const t = thunderbird();
+    const settings = { directoryUrl: 'https://127.0.0.1:9/directory', dohUrl: 'https://127.0.0.1:9/dns-query' };
+    await t.setAddonStorage({ settings });
+    expect((await t.getAddonStorage())['settings']).toEqual(settings);
+    // Read back by the add-on itself, through its own storage API, in its own process.
+    await t.openPopup('main');
+    const seen = await t.popup(`
+      const page = content.wrappedJSObject;
+      const got = await page.browser.storage.local.get('settings');
+      return JSON.parse(page.JSON.stringify(got.settings));
+    `);
+    expect(seen).toEqual(settings);
+    await t.closePopup();
+  });
+
+  it('uses the IMAP password stored through the login manager', async () => {
+    const t = thunderbird();
+    await t.setPassword('imap://127.0.0.1', email, 's3cret-imap');
+    const password = await t.chrome<string>(`
+      const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+      const server = MailServices.accounts.getIncomingServer(arguments[0]);
+      // Looks in the login manager first and prompts only when nothing is stored there.
+      return server.getPasswordWithUI('E2E: the password should have come from the login manager', 'E2E');
+    `, [SERVER_KEY]);
+    expect(password).toBe('s3cret-imap');
+    const cached = await t.chrome<string>(`
+      const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+      return MailServices.accounts.getIncomingServer(arguments[0]).password;
+    `, [SERVER_KEY]);
+    expect(cached).toBe('s3cret-imap');
+  });
+});
