@@ -1,0 +1,114 @@
+/**
+ * Downloading the certificate (RFC 8555 §7.4.2): POST-as-GET with
+ * `Accept: application/pem-certificate-chain`, the PEM chain split into DER certificates
+ * (RFC 7468 §5, "strict" text only), alternate chains from `Link: rel="alternate"`, and choosing a
+ * chain by the issuer of its topmost certificate (as certbot's `--preferred-chain` does).
+ *
+ * Certificates are parsed with pkijs only to read names (pkijs, not @peculiar/x509, because the
+ * latter needs a global reflect-metadata polyfill); nothing here verifies a chain
+ * (the CA is trusted for what it issues; the caller checks the end-entity certificate against its key).
+ */
+import { Certificate } from 'pkijs';
+import { fromBER } from 'asn1js';
+import { postAsGet, type AcmeContext } from './context';
+import { AcmeProtocolError, AcmeUsageError, type RequestInfo } from './errors';
+import type { AcmeResponse } from './http';
+import { linksWithRel } from './link';
+import type { CertificateChain, CertificateDownload } from './types';
+
+export const PEM_CHAIN_TYPE = 'application/pem-certificate-chain';
+
+/** A chain is short; more blocks than this is a server out of control. */
+const MAX_CHAIN_LENGTH = 20;
+
+const OID_COMMON_NAME = '2.5.4.3';
+
+/** A DER certificate as a pkijs structure; AcmeUsageError when it is not one. */
+export function parseCertificate(der: Uint8Array): Certificate {
+  const asn1 = fromBER(der);
+  if (asn1.offset === -1) throw new AcmeUsageError('not a DER certificate');
+  try {
+    return new Certificate({ schema: asn1.result });
+  } catch (error) {
+    throw new AcmeUsageError('not an X.509 certificate', undefined, { cause: error });
+  }
+}
+
+function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The DER certificates of a `application/pem-certificate-chain` body (RFC 8555 §9.1): one or more
+ * CERTIFICATE blocks, nothing else but whitespace between them.
+ */
+export function parsePemChain(text: string, request?: RequestInfo): Uint8Array<ArrayBuffer>[] {
+  const certificates: Uint8Array<ArrayBuffer>[] = [];
+  const re = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END CERTIFICATE-----/g;
+  let last = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (text.slice(last, m.index).trim() !== '') throw new AcmeProtocolError('invalid-field', 'the PEM chain holds text between certificates', request);
+    const body = (m[1] ?? '').replace(/[\r\n]/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) throw new AcmeProtocolError('invalid-field', 'a PEM certificate is not valid base64', request);
+    certificates.push(base64ToBytes(body));
+    last = re.lastIndex;
+    if (certificates.length > MAX_CHAIN_LENGTH) throw new AcmeProtocolError('invalid-field', `the PEM chain holds more than ${MAX_CHAIN_LENGTH} certificates`, request);
+  }
+  if (text.slice(last).trim() !== '') throw new AcmeProtocolError('invalid-field', 'the PEM chain holds something other than certificates', request);
+  if (certificates.length === 0) throw new AcmeProtocolError('invalid-field', 'the PEM chain holds no certificate', request);
+  return certificates;
+}
+
+function chainFrom(response: AcmeResponse, url: string): CertificateChain {
+  if (response.contentType !== PEM_CHAIN_TYPE) {
+    throw new AcmeProtocolError('wrong-content-type', `expected ${PEM_CHAIN_TYPE}, got "${response.contentType || 'no content type'}"`, response.request, response.status);
+  }
+  let pem: string;
+  try {
+    pem = new TextDecoder('utf-8', { fatal: true }).decode(response.body);
+  } catch (error) {
+    throw new AcmeProtocolError('invalid-field', 'the PEM chain is not text', response.request, response.status, { cause: error });
+  }
+  return { url, pem, certificates: parsePemChain(pem, response.request) };
+}
+
+/** RFC 8555 §7.4.2: the default chain at `url`, and the URLs of the alternates the server offers. */
+export async function downloadCertificate(ctx: AcmeContext, url: string, signal?: AbortSignal): Promise<CertificateDownload> {
+  const response = await postAsGet(ctx, url, signal, PEM_CHAIN_TYPE);
+  const chain = chainFrom(response, url);
+  const alternates = linksWithRel(response.links, 'alternate').map((u) => ctx.http.checkUrl(u, 'alternate chain', response.request));
+  return { ...chain, alternates };
+}
+
+/** The common names of the issuer of the chain's topmost certificate (usually the root's name). */
+export function topIssuerNames(chain: CertificateChain): string[] {
+  const top = chain.certificates[chain.certificates.length - 1];
+  if (!top) return [];
+  const cert = parseCertificate(top);
+  return cert.issuer.typesAndValues.filter((tv) => tv.type === OID_COMMON_NAME).map((tv) => tv.value.valueBlock.value);
+}
+
+/**
+ * The chain whose topmost certificate was issued by `issuerCommonName` (exact, case-sensitive
+ * CN match): the default chain first, then each alternate in the server's order, each fetched
+ * only if needed. Falls back to the default chain with `matched: false` when none matches,
+ * so that a renamed root never stops issuance.
+ */
+export async function downloadPreferredChain(
+  ctx: AcmeContext,
+  url: string,
+  issuerCommonName: string,
+  signal?: AbortSignal,
+): Promise<{ chain: CertificateDownload; matched: boolean }> {
+  const first = await downloadCertificate(ctx, url, signal);
+  if (topIssuerNames(first).includes(issuerCommonName)) return { chain: first, matched: true };
+  for (const alternate of first.alternates) {
+    const response = await postAsGet(ctx, alternate, signal, PEM_CHAIN_TYPE);
+    const chain = chainFrom(response, alternate);
+    if (topIssuerNames(chain).includes(issuerCommonName)) return { chain: { ...chain, alternates: [url, ...first.alternates.filter((a) => a !== alternate)] }, matched: true };
+  }
+  return { chain: first, matched: false };
+}

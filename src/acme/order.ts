@@ -1,0 +1,85 @@
+/**
+ * Orders (RFC 8555 §7.4, §7.1.3) and finalization with a CSR (§7.4), and waiting for an order
+ * to become ready or valid (§7.4, polling per ./poll.ts).
+ *
+ * Identifiers are passed through as given: `email` (RFC 8823 §2) for the add-on, `dns` and `ip`
+ * (RFC 8738) for tests against Pebble.
+ */
+import { base64UrlEncode } from '../shared/base64url';
+import { postAsAccount, postAsGet, urlCheck, type AcmeContext } from './context';
+import { AcmeResourceFailedError } from './errors';
+import type { AcmeResponse } from './http';
+import { parseOrder } from './parse';
+import { pollUntil, type WaitOptions } from './poll';
+import type { Identifier, Order, OrderStatus } from './types';
+
+export interface NewOrderOptions {
+  /** RFC 3339 dates (§7.4); most CAs ignore or refuse them. */
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+  readonly signal?: AbortSignal;
+}
+
+function orderFrom(ctx: AcmeContext, response: AcmeResponse, url: string): Order {
+  return parseOrder(ctx.http.json(response), url, response.request, urlCheck(ctx, response), response.retryAfterMs);
+}
+
+/** newOrder (RFC 8555 §7.4): 201 with the order's URL in Location. */
+export async function newOrder(ctx: AcmeContext, identifiers: readonly Identifier[], options: NewOrderOptions = {}): Promise<Order> {
+  const { newOrder: url } = await ctx.http.directory(options.signal);
+  const payload: Record<string, unknown> = { identifiers: identifiers.map((i) => ({ type: i.type, value: i.value })) };
+  if (options.notBefore !== undefined) payload['notBefore'] = options.notBefore;
+  if (options.notAfter !== undefined) payload['notAfter'] = options.notAfter;
+  const response = await postAsAccount(ctx, url, { json: payload }, options.signal);
+  return orderFrom(ctx, response, ctx.http.location(response));
+}
+
+/** The order at `url` (POST-as-GET, RFC 8555 §7.1.3). */
+export async function getOrder(ctx: AcmeContext, url: string, signal?: AbortSignal): Promise<Order> {
+  const response = await postAsGet(ctx, url, signal);
+  return orderFrom(ctx, response, url);
+}
+
+/**
+ * finalize (RFC 8555 §7.4): sends the DER CSR; answers with the order, usually `processing`
+ * or already `valid`. `order` may be the order or its URL (one extra request to read `finalize`).
+ */
+export async function finalizeOrder(ctx: AcmeContext, order: Order | string, csrDer: Uint8Array, signal?: AbortSignal): Promise<Order> {
+  const current = typeof order === 'string' ? await getOrder(ctx, order, signal) : order;
+  const response = await postAsAccount(ctx, current.finalize, { json: { csr: base64UrlEncode(csrDer) } }, signal);
+  // §7.4: the answer is the updated order; its URL is the order's, whatever Location says.
+  return orderFrom(ctx, response, current.url);
+}
+
+/** The order statuses from which `target` can still be reached without the client doing anything. */
+const MOVING_ON: Readonly<Record<'ready' | 'valid', readonly OrderStatus[]>> = {
+  ready: ['pending', 'processing', 'unknown'],
+  valid: ['processing', 'unknown'],
+};
+
+/**
+ * Polls the order until it is `ready` (all authorizations valid) or `valid` (certificate issued).
+ * Throws AcmeResourceFailedError when it turns `invalid`, or stops where only the client can
+ * move it on (for example `ready` while waiting for `valid`: finalize first).
+ */
+export async function waitForOrder(
+  ctx: AcmeContext,
+  url: string,
+  target: 'ready' | 'valid',
+  options: WaitOptions<Order> = {},
+): Promise<Order> {
+  const order = await pollUntil(
+    ctx.http,
+    ctx.poll,
+    (signal) => getOrder(ctx, url, signal),
+    (o) => !MOVING_ON[target].includes(o.status),
+    (o) => o.retryAfterMs,
+    options,
+    `order ${url}`,
+  );
+  const reached = order.status === target || (target === 'ready' && order.status === 'valid');
+  if (!reached) {
+    throw new AcmeResourceFailedError(`order is "${order.rawStatus}", not "${target}"`, order, order.error);
+  }
+  return order;
+}

@@ -1,0 +1,52 @@
+/**
+ * ACME Renewal Information (ARI), RFC 9773: the CA's suggested renewal window for a
+ * certificate, fetched by unauthenticated GET of `<renewalInfo>/<certID>` (§4.1).
+ *
+ * certID (§4.1) = base64url(AKI keyIdentifier) "." base64url(serial number DER content octets,
+ * including a leading zero byte when the high bit is set).
+ * Deviation: the `replaces` field of newOrder (§5) is not sent; the add-on renews by a new order.
+ */
+import { AuthorityKeyIdentifier } from 'pkijs';
+import { base64UrlEncode } from '../shared/base64url';
+import { parseCertificate } from './certificate';
+import type { AcmeContext } from './context';
+import { AcmeUsageError } from './errors';
+import { parseRenewalInfo } from './parse';
+import type { RenewalInfo } from './types';
+
+const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+
+function hexToBytes(hex: string): Uint8Array {
+  const clean = hex.length % 2 === 0 ? hex : `0${hex}`;
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** RFC 9773 §4.1 from the two parts, given as hex (the serial as its DER content octets). */
+export function certIdFromParts(authorityKeyIdHex: string, serialHex: string): string {
+  return `${base64UrlEncode(hexToBytes(authorityKeyIdHex))}.${base64UrlEncode(hexToBytes(serialHex))}`;
+}
+
+/** RFC 9773 §4.1: the certID of a DER certificate. It must carry an AKI keyIdentifier. */
+export function renewalCertId(certificateDer: Uint8Array): string {
+  const cert = parseCertificate(certificateDer);
+  const extension = cert.extensions?.find((e) => e.extnID === OID_AUTHORITY_KEY_IDENTIFIER);
+  const aki = extension?.parsedValue as AuthorityKeyIdentifier | undefined;
+  const keyId = aki?.keyIdentifier?.valueBlock.valueHexView;
+  if (!keyId || keyId.length === 0) throw new AcmeUsageError('the certificate has no Authority Key Identifier keyIdentifier, so ARI cannot name it (RFC 9773 §4.1)');
+  // valueHexView of an INTEGER is its DER content octets, leading zero byte included, as §4.1 wants.
+  return `${base64UrlEncode(keyId)}.${base64UrlEncode(cert.serialNumber.valueBlock.valueHexView)}`;
+}
+
+/**
+ * The suggested renewal window (RFC 9773 §4.2), or undefined when the directory offers no
+ * renewalInfo endpoint. `retryAfterMs` says when to ask again (§4.3).
+ */
+export async function getRenewalInfo(ctx: AcmeContext, certificateDer: Uint8Array<ArrayBuffer>, signal?: AbortSignal): Promise<RenewalInfo | undefined> {
+  const { renewalInfo } = await ctx.http.directory(signal);
+  if (renewalInfo === undefined) return undefined;
+  const base = renewalInfo.endsWith('/') ? renewalInfo : `${renewalInfo}/`;
+  const response = await ctx.http.get(`${base}${renewalCertId(certificateDer)}`, signal);
+  return parseRenewalInfo(ctx.http.json(response), response.request, response.retryAfterMs);
+}
