@@ -437,6 +437,28 @@ export class Thunderbird {
     `, [body, args, ADDON_BASE_URL, timeoutMs]);
   }
 
+  /**
+   * A PNG of the popup's page as it is drawn (the parent process asks the popup's process for a
+   * snapshot: `WindowGlobalParent.drawSnapshot`), headless or not.
+   */
+  async popupScreenshot(): Promise<Buffer> {
+    const dataUrl = await this.chrome<string>(`
+      const win = Services.wm.getMostRecentWindow('mail:3pane');
+      const browser = [...win.document.querySelectorAll('browser.webextension-popup-browser')]
+        .filter((b) => b.currentURI && b.currentURI.spec.startsWith(arguments[0])).at(-1);
+      if (!browser) throw new Error('no popup is open');
+      const rect = browser.getBoundingClientRect();
+      const bitmap = await browser.browsingContext.currentWindowGlobal.drawSnapshot(
+        new win.DOMRect(0, 0, rect.width, rect.height), win.devicePixelRatio, 'white');
+      const canvas = win.document.createElementNS('http://www.w3.org/1999/xhtml', 'canvas');
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      canvas.getContext('2d').drawImage(bitmap, 0, 0);
+      return canvas.toDataURL('image/png');
+    `, [ADDON_BASE_URL]);
+    return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+  }
+
   /** Polls `predicateBody` (a popup function body returning a truthy value) until it holds. */
   async waitInPopup<T = unknown>(predicateBody: string, timeoutMs = 15_000, args: readonly unknown[] = []): Promise<T> {
     const deadline = Date.now() + timeoutMs;
