@@ -3,21 +3,38 @@
  * the popup opens and lists the configured identity; options preset through storage.local reach
  * the add-on; the IMAP password set through the login manager is the one Thunderbird will use.
  */
+import { createServer, type Server } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueServerCert, makeTestCa, type TestCa } from '../helpers/openssl';
 import { freePort, makeTempDir, type TempDir } from '../helpers/process';
-import { ADDON_ID, SERVER_KEY, Thunderbird, buildXpi, createProfile, packageVersion, thunderbirdPidsFor, type Profile } from './thunderbird';
+import { nssCertificates, readPrefs } from './checks';
+import { ADDON_ID, IDENTITY_KEY, SERVER_KEY, Thunderbird, buildXpi, createProfile, packageVersion, thunderbirdPidsFor, type Profile } from './thunderbird';
 
 describe('the built add-on in a real Thunderbird', () => {
   let build: TempDir | undefined;
   let profile: Profile | undefined;
   let tb: Thunderbird | undefined;
+  let ca: TestCa | undefined;
+  let https: Server | undefined;
+  let httpsPort = 0;
   const email = 'carol@example.test';
 
   beforeAll(async () => {
     build = makeTempDir('ocs-e2e-build');
     const xpi = buildXpi(build.path);
+    ca = makeTestCa(build.path, 'E2E Test Root');
+    const tls = issueServerCert(ca, build.path);
+    https = createServer({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) }, (_req, res) => {
+      res.end('trusted');
+    });
+    httpsPort = await freePort();
+    await new Promise<void>((resolve) => {
+      https?.listen(httpsPort, '127.0.0.1', resolve);
+    });
     profile = await createProfile({
       xpiPath: xpi,
+      trustedRootPem: ca.certPem,
       // Nothing listens on these ports: login_at_startup is off and this suite never fetches mail.
       account: { email, username: email, password: 'not-sent-anywhere', imapPort: await freePort(), smtpPort: await freePort() },
     });
@@ -26,10 +43,19 @@ describe('the built add-on in a real Thunderbird', () => {
 
   afterAll(async () => {
     await tb?.stop();
+    await new Promise((resolve) => https ? https.close(resolve) : resolve(undefined));
     const path = profile?.path;
-    profile?.remove();
-    build?.remove();
-    if (path !== undefined) expect(thunderbirdPidsFor(path)).toEqual([]);
+    try {
+      if (path !== undefined) {
+        expect(thunderbirdPidsFor(path)).toEqual([]);
+        // Checked from outside, after the quit flushed them.
+        expect(nssCertificates(path)).toContainEqual({ nickname: 'E2E trusted root', trust: 'C,,' });
+        expect(readPrefs(path).get(`mail.identity.${IDENTITY_KEY}.useremail`)).toBe(email);
+      }
+    } finally {
+      profile?.remove();
+      build?.remove();
+    }
   });
 
   function thunderbird(): Thunderbird {
@@ -80,6 +106,14 @@ describe('the built add-on in a real Thunderbird', () => {
     `);
     expect(seen).toEqual(settings);
     await t.closePopup();
+  });
+
+  it('trusts the given root for TLS, as the add-on\'s fetch to the CA needs', async () => {
+    const body = await thunderbird().chrome<string>(`
+      const response = await fetch(arguments[0]);
+      return response.text();
+    `, [`https://127.0.0.1:${httpsPort}/`]);
+    expect(body).toBe('trusted');
   });
 
   it('uses the IMAP password stored through the login manager', async () => {
