@@ -43,7 +43,12 @@ describe('the built add-on in a real Thunderbird', () => {
 
   afterAll(async () => {
     await tb?.stop();
-    await new Promise((resolve) => https ? https.close(resolve) : resolve(undefined));
+    await new Promise<void>((resolve) => {
+      if (https) https.close(() => {
+        resolve();
+      });
+      else resolve();
+    });
     const path = profile?.path;
     try {
       if (path !== undefined) {
