@@ -6,7 +6,7 @@
  * (RFC 8738) for tests against Pebble.
  */
 import { base64UrlEncode } from '../shared/base64url';
-import { postAsAccount, postAsGet, urlCheck, type AcmeContext } from './context';
+import { postAsAccount, postAsGet, requireAccount, urlCheck, type AcmeContext } from './context';
 import { AcmeResourceFailedError } from './errors';
 import type { AcmeResponse } from './http';
 import { parseOrder } from './parse';
@@ -26,6 +26,7 @@ function orderFrom(ctx: AcmeContext, response: AcmeResponse, url: string): Order
 
 /** newOrder (RFC 8555 §7.4): 201 with the order's URL in Location. */
 export async function newOrder(ctx: AcmeContext, identifiers: readonly Identifier[], options: NewOrderOptions = {}): Promise<Order> {
+  requireAccount(ctx); // before any request: a usage error should cost nothing
   const { newOrder: url } = await ctx.http.directory(options.signal);
   const payload: Record<string, unknown> = { identifiers: identifiers.map((i) => ({ type: i.type, value: i.value })) };
   if (options.notBefore !== undefined) payload['notBefore'] = options.notBefore;

@@ -19,12 +19,13 @@ export async function revokeCertificate(
   signer: RevokeBy,
   signal?: AbortSignal,
 ): Promise<void> {
+  const kid = signer.by === 'account' ? requireAccount(ctx) : undefined;
   const { revokeCert } = await ctx.http.directory(signal);
   const payload: Record<string, unknown> = { certificate: base64UrlEncode(certificateDer) };
   if (reason !== undefined) payload['reason'] = reason;
-  if (signer.by === 'account') {
-    await ctx.http.post(revokeCert, { json: payload }, { key: ctx.accountKey, ref: { kid: requireAccount(ctx) }, signal });
-  } else {
+  if (kid !== undefined) {
+    await ctx.http.post(revokeCert, { json: payload }, { key: ctx.accountKey, ref: { kid }, signal });
+  } else if (signer.by === 'certificateKey') {
     await ctx.http.post(revokeCert, { json: payload }, { key: signer.key, ref: { jwk: true }, signal });
   }
 }
