@@ -85,10 +85,14 @@ function decodeCharset(bytes: Uint8Array<ArrayBuffer>, charset: string): string 
  * (RFC 6532). Input is a binary string; output is a JavaScript (UTF-16) string.
  */
 export function decodeEncodedWords(value: string): string {
-  const utf = binaryToUtf8(value);
-  if (!utf.includes('=?')) return utf;
-  return utf.replace(BETWEEN_WORDS, '$1').replace(ENCODED_WORD, (word, charset: string, encoding: string, text: string) => {
-    const bytes = encoding.toUpperCase() === 'B' ? decodeBase64(text) : decodeQ(text);
+  return decodeWordsInText(binaryToUtf8(value));
+}
+
+/** Decodes encoded-words in text that is already a JavaScript string (e.g. typed by a user). */
+export function decodeWordsInText(text: string): string {
+  if (!text.includes('=?')) return text;
+  return text.replace(BETWEEN_WORDS, '$1').replace(ENCODED_WORD, (word, charset: string, encoding: string, encoded: string) => {
+    const bytes = encoding.toUpperCase() === 'B' ? decodeBase64(encoded) : decodeQ(encoded);
     if (!bytes) return word;
     return decodeCharset(bytes, charset) ?? word;
   });
