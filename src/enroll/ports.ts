@@ -1,0 +1,291 @@
+/**
+ * The enrollment flow's view of the world: narrow ports the state machine is given, so that it
+ * runs the same in Thunderbird (adapters in src/background/), in Node and in tests (fakes).
+ * Each port says what the flow needs, in the flow's words; the adapters translate from
+ * src/acme, src/messages, src/pkcs12 and messenger.*.
+ */
+
+/** Key types the add-on offers (DESIGN.md: RSA ≥ 2048, ECDSA P-256/P-384). */
+export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384';
+export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384'];
+
+/** What the certificate is for; it picks the CSR's keyUsage (DESIGN.md, RFC 8823 §3.3). */
+export type Usage = 'sign' | 'encrypt' | 'both';
+export const USAGES: readonly Usage[] = ['sign', 'encrypt', 'both'];
+
+/** How token-part1 and token-part2 are joined (DESIGN.md: the RFC is ambiguous, servers disagree). */
+export type TokenJoin = 'string' | 'bytes';
+
+/** RFC 8555 §6.7 problem document as the UI needs it: kept whole, never flattened to a string. */
+export interface ProblemInfo {
+  readonly type: string;
+  readonly detail?: string;
+  readonly status?: number;
+  readonly instance?: string;
+  readonly subproblems?: readonly ProblemInfo[];
+}
+
+/**
+ * How a port failure should be treated by the flow:
+ * - `transient`: network loss, 5xx, bad nonce after the client's own retries — try again later;
+ * - `rateLimited`: try again after `retryAfterMs`;
+ * - `problem`: the CA refused (its problem document says why) — the enrollment fails;
+ * - `userAction`: the CA wants the user to do something (terms, EAB) — fails with the link;
+ * - `wrongPassphrase`: the passphrase does not open the stored key;
+ * - `fatal`: anything else; the enrollment fails with the message.
+ */
+export type PortErrorKind = 'transient' | 'rateLimited' | 'problem' | 'userAction' | 'wrongPassphrase' | 'fatal';
+
+/** The one error type ports throw; adapters wrap the core's typed errors in it, keeping the cause. */
+export class PortError extends Error {
+  override readonly name = 'PortError';
+  readonly kind: PortErrorKind;
+  readonly problem: ProblemInfo | undefined;
+  readonly retryAfterMs: number | undefined;
+  /** A link the user must follow (terms of service, an instance URL), when the CA gave one. */
+  readonly link: string | undefined;
+
+  constructor(
+    kind: PortErrorKind,
+    message: string,
+    options: { cause?: unknown; problem?: ProblemInfo; retryAfterMs?: number; link?: string } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.kind = kind;
+    this.problem = options.problem;
+    this.retryAfterMs = options.retryAfterMs;
+    this.link = options.link;
+  }
+}
+
+/** What the flow needs to know about a CA before it starts. */
+export interface CaInfo {
+  readonly termsOfService?: string;
+  readonly website?: string;
+  readonly externalAccountRequired: boolean;
+  /** RFC 9773: the directory offers `renewalInfo`. */
+  readonly renewalInfo: boolean;
+}
+
+export interface AccountRequest {
+  readonly directoryUrl: string;
+  readonly contact: readonly string[];
+  /** True only when the user agreed to the terms shown to them (RFC 8555 §7.3). */
+  readonly termsAgreed: boolean;
+  readonly eab?: { readonly keyId: string; readonly hmacKey: string };
+}
+
+export interface OrderInfo {
+  readonly url: string;
+  readonly status: 'pending' | 'ready' | 'processing' | 'valid' | 'invalid' | 'unknown';
+  readonly authorizations: readonly string[];
+  readonly finalize: string;
+  readonly certificate?: string;
+  readonly error?: ProblemInfo;
+  readonly retryAfterMs?: number;
+}
+
+/** The email-reply-00 challenge of an authorization (RFC 8823 §3). */
+export interface EmailChallenge {
+  readonly url: string;
+  readonly status: 'pending' | 'processing' | 'valid' | 'invalid' | 'unknown';
+  /** token-part2. */
+  readonly token: string;
+  /** The address the challenge mail will come from. */
+  readonly from: string;
+  readonly error?: ProblemInfo;
+}
+
+export interface AuthorizationInfo {
+  readonly url: string;
+  readonly status: 'pending' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked' | 'unknown';
+  readonly identifier: { readonly type: string; readonly value: string };
+  /** Undefined when the CA offered no email-reply-00 challenge. */
+  readonly challenge?: EmailChallenge;
+  readonly expires?: string;
+  readonly retryAfterMs?: number;
+}
+
+export interface RenewalWindow {
+  readonly start: number;
+  readonly end: number;
+  readonly retryAfterMs?: number;
+}
+
+/** RFC 5280 §5.3.1 reasons RFC 8555 §7.6 allows. */
+export type RevocationReason = 0 | 1 | 3 | 4 | 5 | 9;
+
+/**
+ * RFC 8555 as the flow uses it. The account key lives behind this port (the adapter keeps it,
+ * non-extractable where the platform allows); the flow only ever holds the account URL.
+ */
+export interface AcmePort {
+  caInfo(directoryUrl: string): Promise<CaInfo>;
+  /** Creates the account, or finds the existing one for this key (RFC 8555 §7.3, §7.3.1). */
+  ensureAccount(request: AccountRequest): Promise<{ readonly accountUrl: string }>;
+  /** The RFC 7638 thumbprint of the account key, for the key authorization (RFC 8555 §8.1). */
+  thumbprint(directoryUrl: string): Promise<string>;
+  newOrder(directoryUrl: string, email: string, replaces?: string): Promise<OrderInfo>;
+  getOrder(directoryUrl: string, orderUrl: string): Promise<OrderInfo>;
+  getAuthorization(directoryUrl: string, authorizationUrl: string): Promise<AuthorizationInfo>;
+  /** POST `{}` to the challenge URL (RFC 8555 §7.5.1). */
+  respondToChallenge(directoryUrl: string, challengeUrl: string): Promise<void>;
+  finalize(directoryUrl: string, finalizeUrl: string, csrDer: Uint8Array): Promise<OrderInfo>;
+  /** The PEM chain, end-entity first (RFC 8555 §7.4.2). */
+  downloadCertificate(directoryUrl: string, certificateUrl: string): Promise<string>;
+  revoke(directoryUrl: string, certificateDer: Uint8Array, reason: RevocationReason): Promise<void>;
+  /** RFC 9773; undefined when the CA does not offer ARI. */
+  renewalInfo(directoryUrl: string, certificatePem: string): Promise<RenewalWindow | undefined>;
+  /** RFC 9773 §4.1 certificate identifier, for the `replaces` field of a renewal order. */
+  certificateId(certificatePem: string): Promise<string | undefined>;
+}
+
+/** A new mail as the flow first sees it: enough for the cheap pre-filter. */
+export interface MailRef {
+  /** Thunderbird's message id: valid only in this session (DESIGN.md). */
+  readonly id: number;
+  /** The Message-ID header: stable across restarts, the key that stops a second reply. */
+  readonly headerMessageId: string;
+  readonly subject: string;
+  readonly author: string;
+  readonly date: number;
+  readonly folder?: string;
+}
+
+/** What the pending challenge expects of its mail (RFC 8823 §3, DESIGN.md checklist). */
+export interface ChallengeExpectation {
+  /** The identity's address: the challenge mail's To. */
+  readonly email: string;
+  /** The challenge object's `from`. */
+  readonly from: string;
+  readonly tokenPart2: string;
+  readonly thumbprint: string;
+  readonly tokenJoin: TokenJoin;
+  /** The mail must be newer than the order (a replay of an old challenge is refused). */
+  readonly notBefore: number;
+}
+
+export interface MailCheckAnswer {
+  readonly verdict: 'answer';
+  readonly tokenPart1: string;
+  /** Reply-To if present, else From. */
+  readonly replyTo: string;
+  readonly replySubject: string;
+  /** The armoured text/plain body. */
+  readonly body: string;
+  /** How the token halves were joined, for the UI (DESIGN.md asks to say it). */
+  readonly joinUsed: TokenJoin;
+  /** What made the mail authentic, for the popup (e.g. "DKIM d=ca.example"). */
+  readonly authenticity: string;
+}
+
+export interface MailRefusal {
+  readonly verdict: 'refuse';
+  /** Codes of src/messages/reasons.ts; each has a translated sentence. */
+  readonly reasons: readonly string[];
+  /** The human sentence of the first reason, in English, for logs. */
+  readonly detail: string;
+}
+
+/** src/messages: recognition, authenticity (DKIM via DoH, S/MIME), response. */
+export interface MailCheckPort {
+  /** The address in the mail's To field, or undefined if it has not exactly one. */
+  addressedTo(raw: Uint8Array): string | undefined;
+  check(raw: Uint8Array, expectation: ChallengeExpectation): Promise<MailCheckAnswer | MailRefusal>;
+  /** Manual mode: the armoured response for a pasted subject. Throws PortError('fatal') on a bad subject. */
+  respond(subject: string, tokenPart2: string, thumbprint: string, join: TokenJoin): Promise<string>;
+}
+
+/** Thunderbird's mail store: new and recent mail, raw bytes. */
+export interface MailboxPort {
+  /** Mail received since `since` (ms), in every folder; used on start-up and resume. */
+  recent(since: number): Promise<readonly MailRef[]>;
+  raw(mail: MailRef): Promise<Uint8Array>;
+}
+
+export interface ReplyRequest {
+  readonly mail: MailRef;
+  readonly identityId: string;
+  readonly body: string;
+  /** What the compose window must show before it is sent. */
+  readonly expectTo: string;
+  readonly expectSubject: string;
+  readonly expectFrom: string;
+}
+
+/** Thunderbird compose: reply in place, read back, send — or close unsent on a mismatch. */
+export interface ReplyPort {
+  send(request: ReplyRequest): Promise<{ readonly sent: true } | { readonly sent: false; readonly mismatch: readonly string[] }>;
+}
+
+export interface GeneratedKey {
+  readonly csrDer: Uint8Array;
+  /** PKCS#8 EncryptedPrivateKeyInfo under the user's passphrase: the only form the key is stored in. */
+  readonly encryptedKey: Uint8Array;
+}
+
+export interface CertificateSummary {
+  readonly emails: readonly string[];
+  readonly usage: Usage;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** Hex SHA-256, colon-separated, upper case (as Thunderbird shows it). */
+  readonly sha256Fingerprint: string;
+  readonly serialNumber: string;
+  readonly issuer: string;
+}
+
+/** src/pkcs12: the key never leaves this port unencrypted except into a PKCS#12. */
+export interface KeyPort {
+  generate(email: string, keyType: KeyType, usage: Usage, passphrase: string): Promise<GeneratedKey>;
+  /** Throws PortError('wrongPassphrase') when the passphrase does not open the key. */
+  buildPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<Uint8Array>;
+  inspect(chainPem: string): Promise<CertificateSummary>;
+  /** DER of the end-entity certificate. */
+  leafDer(chainPem: string): Uint8Array;
+  generatePassphrase(): string;
+}
+
+export interface InstalledCertificate {
+  readonly dbKey: string;
+  readonly name: string;
+}
+
+/** The certificate-store Experiment (experiments/smimeStore). */
+export interface CertStorePort {
+  importPkcs12(pkcs12: Uint8Array, passphrase: string, email: string, sha256Fingerprint: string): Promise<InstalledCertificate>;
+  setIdentityCertificates(identityId: string, cert: InstalledCertificate, usage: Usage): Promise<void>;
+  clearIdentityCertificates(identityId: string, dbKey: string): Promise<void>;
+}
+
+/** storage.local: a flat key-value store of JSON values. */
+export interface StoragePort {
+  get(keys: readonly string[]): Promise<Record<string, unknown>>;
+  getAll(): Promise<Record<string, unknown>>;
+  set(items: Record<string, unknown>): Promise<void>;
+  remove(keys: readonly string[]): Promise<void>;
+}
+
+/** storage.session: lost when Thunderbird quits — the only place a passphrase is kept. */
+export type SessionPort = StoragePort;
+
+export interface Clock {
+  now(): number;
+}
+
+export const NOTICE_KINDS = ['installed', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+export interface Notifier {
+  notify(kind: NoticeKind, email: string, detail?: string): Promise<void>;
+}
+
+/** Offers a file to the user (downloads API). */
+export interface DownloadPort {
+  offer(filename: string, bytes: Uint8Array, mimeType: string): Promise<void>;
+}
+
+/** Debug log; silent unless the user turned it on. Never given secrets. */
+export interface Logger {
+  debug(message: string): void;
+}

@@ -1,0 +1,185 @@
+/**
+ * What an enrollment remembers, in storage.local. Every ACME resource is kept by its URL
+ * (STYLE.md 4) so a stopped background re-fetches state on wake-up; every record carries the
+ * schema version it was written with, and old layouts are migrated on start (./migrations.ts).
+ *
+ * Secrets: the certificate key is stored only as encrypted PKCS#8 (under the user's passphrase);
+ * the passphrase itself only in storage.session. Nothing here is a secret in the clear.
+ */
+import type { KeyType, ProblemInfo, RevocationReason, TokenJoin, Usage } from './ports';
+
+export const SCHEMA_VERSION = 1;
+
+/**
+ * The steps of an enrollment, in order. Waiting steps (`awaiting-mail`, `awaiting-consent`,
+ * `validating`, `finalizing`, `installing` without passphrase) end an advance; the others run
+ * straight on.
+ */
+export type Step =
+  | 'new' // recorded; nothing asked of the CA yet
+  | 'account' // the ACME account exists; next: key, CSR, order
+  | 'ordered' // order created, key and CSR stored; next: fetch the authorization
+  | 'awaiting-mail' // watching for the challenge mail (POSTs first after the configured wait)
+  | 'awaiting-consent' // an authentic challenge mail waits for the user's OK ("ask before replying")
+  | 'replying' // the reply is being sent (a restart here never sends a second one)
+  | 'replied' // the reply went out; next: POST to the challenge if not done yet
+  | 'validating' // polling the authorization
+  | 'finalizing' // sending the CSR and polling the order
+  | 'downloading' // fetching the certificate chain
+  | 'installing' // building the PKCS#12 and installing it (needs the passphrase)
+  | 'installed' // done
+  | 'failed' // ended with an error; see `error`
+  | 'cancelled'; // the user stopped it
+
+export const STEPS: readonly Step[] = [
+  'new', 'account', 'ordered', 'awaiting-mail', 'awaiting-consent', 'replying', 'replied',
+  'validating', 'finalizing', 'downloading', 'installing', 'installed', 'failed', 'cancelled',
+];
+
+export const TERMINAL_STEPS: readonly Step[] = ['installed', 'failed', 'cancelled'];
+
+export function isTerminal(step: Step): boolean {
+  return TERMINAL_STEPS.includes(step);
+}
+
+/** Machine-readable error codes the popup translates (`error_<code>` in _locales). */
+export type ErrorCode =
+  | 'caRefused' // the CA's problem document says why
+  | 'userActionRequired' // e.g. terms of service changed
+  | 'network' // retries exhausted
+  | 'noEmailChallenge' // the CA offered no email-reply-00 challenge
+  | 'challengeInvalid' // the CA judged the reply wrong
+  | 'authorizationFailed' // authorization invalid/expired/revoked
+  | 'orderInvalid'
+  | 'timeout' // the CA took longer than the configured limit
+  | 'install' // the certificate store refused the PKCS#12
+  | 'internal';
+
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'caRefused', 'userActionRequired', 'network', 'noEmailChallenge', 'challengeInvalid',
+  'authorizationFailed', 'orderInvalid', 'timeout', 'install', 'internal',
+];
+
+export interface EnrollError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly problem?: ProblemInfo;
+  readonly link?: string;
+  readonly at: number;
+}
+
+export interface HistoryEntry {
+  readonly step: Step;
+  readonly at: number;
+  /** A short English note for the debug log; the popup shows the step's translated name. */
+  readonly note?: string;
+}
+
+/** A challenge mail that was not answered, and why (codes of src/messages/reasons.ts). */
+export interface Refusal {
+  readonly headerMessageId: string;
+  readonly subject: string;
+  readonly author: string;
+  readonly at: number;
+  readonly reasons: readonly string[];
+  readonly detail: string;
+}
+
+/** An authentic challenge mail waiting for the user's OK. */
+export interface PendingReply {
+  readonly mailId: number;
+  readonly headerMessageId: string;
+  readonly subject: string;
+  readonly author: string;
+  readonly date: number;
+  readonly replyTo: string;
+  readonly replySubject: string;
+  readonly body: string;
+  readonly joinUsed: TokenJoin;
+  readonly authenticity: string;
+}
+
+export interface Enrollment {
+  readonly schema: number;
+  readonly id: string;
+  readonly identityId: string;
+  readonly email: string;
+  readonly directoryUrl: string;
+  readonly keyType: KeyType;
+  readonly usage: Usage;
+  readonly tokenJoin: TokenJoin;
+  readonly keepKey: boolean;
+  readonly termsAgreed: boolean;
+  readonly createdAt: number;
+  readonly step: Step;
+  readonly history: readonly HistoryEntry[];
+  /** When the flow should next act by itself (polling, retry, POST-first wait). */
+  readonly wakeAt?: number;
+  /** Consecutive transient failures of the current step. */
+  readonly attempts: number;
+  /** RFC 9773 `replaces`: the certificate this enrollment renews. */
+  readonly replaces?: string;
+  readonly accountUrl?: string;
+  readonly orderUrl?: string;
+  readonly finalizeUrl?: string;
+  readonly authorizationUrl?: string;
+  readonly challengeUrl?: string;
+  readonly challengeFrom?: string;
+  readonly tokenPart2?: string;
+  /** When the flow started waiting for the mail (the POST-first wait counts from here). */
+  readonly waitingSince?: number;
+  readonly challengePosted: boolean;
+  /** base64 DER, stored as generated. */
+  readonly csr?: string;
+  /** base64 DER of the PKCS#8 EncryptedPrivateKeyInfo; removed after install unless keepKey. */
+  readonly encryptedKey?: string;
+  /** The Message-ID of the one challenge mail answered. */
+  readonly answeredMail?: string;
+  readonly answeredAt?: number;
+  readonly joinUsed?: TokenJoin;
+  readonly authenticity?: string;
+  readonly pendingReply?: PendingReply;
+  readonly refusals: readonly Refusal[];
+  readonly certificateUrl?: string;
+  readonly chainPem?: string;
+  readonly needsPassphrase?: boolean;
+  readonly error?: EnrollError;
+}
+
+/** The certificate installed for an identity: what the popup summarises and renewal watches. */
+export interface CertificateRecord {
+  readonly schema: number;
+  readonly identityId: string;
+  readonly email: string;
+  readonly directoryUrl: string;
+  readonly enrollmentId: string;
+  readonly keyType: KeyType;
+  readonly usage: Usage;
+  readonly chainPem: string;
+  readonly emails: readonly string[];
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly sha256Fingerprint: string;
+  readonly serialNumber: string;
+  readonly issuer: string;
+  readonly dbKey: string;
+  readonly installedAt: number;
+  /** When to renew: from ARI when the CA offers it, else two thirds into the lifetime. */
+  readonly renewAt: number;
+  readonly renewalSource: 'ari' | 'lifetime';
+  readonly renewalNotified?: boolean;
+  readonly revoked?: { readonly at: number; readonly reason: RevocationReason };
+}
+
+/** storage.local keys: one entry per enrollment and per certificate, so concurrent flows never overwrite each other. */
+export const KEYS = {
+  schema: 'schemaVersion',
+  settings: 'settings',
+  enrollment: (id: string) => `enrollment:${id}`,
+  certificate: (identityId: string) => `certificate:${identityId}`,
+  /** storage.session */
+  passphrase: (enrollmentId: string) => `passphrase:${enrollmentId}`,
+} as const;
+
+export const ENROLLMENT_PREFIX = 'enrollment:';
+export const CERTIFICATE_PREFIX = 'certificate:';
