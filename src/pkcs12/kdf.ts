@@ -1,0 +1,64 @@
+/**
+ * The PKCS#12 key derivation (RFC 7292 Appendix B.2), used for the integrity MAC (B.3 with ID 3)
+ * and for the legacy pbeWithSHAAnd… encryption schemes (Appendix C, IDs 1 and 2).
+ * Known deviation from nothing; the passphrase is a BMPString with two trailing zero bytes
+ * (B.1), which is also what OpenSSL and NSS feed it.
+ */
+import type { SyncHash } from './sha';
+
+export const KdfPurpose = {
+  Key: 1,
+  Iv: 2,
+  Mac: 3,
+} as const;
+export type KdfPurpose = (typeof KdfPurpose)[keyof typeof KdfPurpose];
+
+/** The passphrase as RFC 7292 B.1 wants it: UTF-16BE code units followed by 0x0000. */
+export function bmpPassword(passphrase: string): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(passphrase.length * 2 + 2);
+  for (let i = 0; i < passphrase.length; i++) {
+    out[2 * i] = passphrase.charCodeAt(i) >> 8;
+    out[2 * i + 1] = passphrase.charCodeAt(i) & 0xff;
+  }
+  return out;
+}
+
+function repeatTo(src: Uint8Array, v: number): Uint8Array {
+  if (src.length === 0) return new Uint8Array(0);
+  const out = new Uint8Array(v * Math.ceil(src.length / v));
+  for (let i = 0; i < out.length; i++) out[i] = src[i % src.length]!;
+  return out;
+}
+
+/** Derives `n` bytes (RFC 7292 B.2 steps 1–8). */
+export function pkcs12Kdf(hash: SyncHash, password: Uint8Array, salt: Uint8Array, iterations: number, purpose: KdfPurpose, n: number): Uint8Array<ArrayBuffer> {
+  const u = hash.outputLength;
+  const v = hash.blockLength;
+  const D = new Uint8Array(v).fill(purpose);
+  const S = repeatTo(salt, v);
+  const P = repeatTo(password, v);
+  const I = new Uint8Array(S.length + P.length);
+  I.set(S);
+  I.set(P, S.length);
+  const out = new Uint8Array(n);
+  const DI = new Uint8Array(v + I.length);
+  for (let produced = 0; produced < n; ) {
+    DI.set(D);
+    DI.set(I, v);
+    const A = hash.iterate(DI, iterations);
+    out.set(A.subarray(0, Math.min(u, n - produced)), produced);
+    produced += u;
+    if (produced >= n) break;
+    // Step 6: I_j = (I_j + B + 1) mod 2^(8v) for each v-byte block, B being A repeated to v bytes.
+    const B = repeatTo(A, v).subarray(0, v);
+    for (let j = 0; j < I.length; j += v) {
+      let carry = 1;
+      for (let k = v - 1; k >= 0; k--) {
+        const sum = I[j + k]! + B[k]! + carry;
+        I[j + k] = sum & 0xff;
+        carry = sum >> 8;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+/** Object identifiers this module reads and writes, named as in the RFC that defines them. */
+export const OID = {
+  // RFC 7292 (PKCS #12)
+  data: '1.2.840.113549.1.7.1',
+  encryptedData: '1.2.840.113549.1.7.6',
+  keyBag: '1.2.840.113549.1.12.10.1.1',
+  pkcs8ShroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
+  certBag: '1.2.840.113549.1.12.10.1.3',
+  x509Certificate: '1.2.840.113549.1.9.22.1',
+  friendlyName: '1.2.840.113549.1.9.20',
+  localKeyId: '1.2.840.113549.1.9.21',
+  pbeWithSHAAnd128BitRC4: '1.2.840.113549.1.12.1.1',
+  pbeWithSHAAnd40BitRC4: '1.2.840.113549.1.12.1.2',
+  pbeWithSHAAnd3KeyTripleDesCbc: '1.2.840.113549.1.12.1.3',
+  pbeWithSHAAnd2KeyTripleDesCbc: '1.2.840.113549.1.12.1.4',
+  pbeWithSHAAnd128BitRc2Cbc: '1.2.840.113549.1.12.1.5',
+  pbeWithSHAAnd40BitRc2Cbc: '1.2.840.113549.1.12.1.6',
+  // RFC 8018 (PKCS #5 v2.1)
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  hmacWithSHA1: '1.2.840.113549.2.7',
+  hmacWithSHA256: '1.2.840.113549.2.9',
+  hmacWithSHA384: '1.2.840.113549.2.10',
+  hmacWithSHA512: '1.2.840.113549.2.11',
+  desEde3Cbc: '1.2.840.113549.3.7',
+  aes128Cbc: '2.16.840.1.101.3.4.1.2',
+  aes192Cbc: '2.16.840.1.101.3.4.1.22',
+  aes256Cbc: '2.16.840.1.101.3.4.1.42',
+  // Digests (RFC 3279, RFC 5754)
+  sha1: '1.3.14.3.2.26',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
+  // Keys (RFC 3279, RFC 5480)
+  rsaEncryption: '1.2.840.113549.1.1.1',
+  ecPublicKey: '1.2.840.10045.2.1',
+  secp256r1: '1.2.840.10045.3.1.7',
+  secp384r1: '1.3.132.0.34',
+  // X.509 (RFC 5280, RFC 9598)
+  commonName: '2.5.4.3',
+  emailAddress: '1.2.840.113549.1.9.1',
+  subjectAltName: '2.5.29.17',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  basicConstraints: '2.5.29.19',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  smtpUtf8Mailbox: '1.3.6.1.5.5.7.8.9',
+} as const;

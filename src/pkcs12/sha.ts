@@ -1,0 +1,123 @@
+/**
+ * Synchronous SHA-1 and SHA-256 (FIPS 180-4), only for the PKCS#12 key derivation of RFC 7292
+ * Appendix B, which hashes its own output hundreds of thousands of times: one awaited WebCrypto
+ * digest per round would cost seconds. Everything else hashes through the injected WebCrypto.
+ */
+
+export type HashName = 'SHA-1' | 'SHA-256';
+
+export interface SyncHash {
+  readonly name: HashName;
+  /** Output length in bytes (u in RFC 7292 B.2). */
+  readonly outputLength: number;
+  /** Block length in bytes (v in RFC 7292 B.2). */
+  readonly blockLength: number;
+  digest(data: Uint8Array): Uint8Array<ArrayBuffer>;
+  /** H^count(data): the digest of the digest of … `data`, `count` ≥ 1 times (RFC 7292 B.2 step 6a). */
+  iterate(data: Uint8Array, count: number): Uint8Array<ArrayBuffer>;
+}
+
+const K256 = Int32Array.from([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
+/** Pads `data` to whole 64-byte blocks with the 64-bit big-endian bit length (FIPS 180-4 §5.1.1). */
+function pad(data: Uint8Array): DataView {
+  const blocks = Math.ceil((data.length + 9) / 64);
+  const buf = new Uint8Array(blocks * 64);
+  buf.set(data);
+  buf[data.length] = 0x80;
+  const view = new DataView(buf.buffer);
+  const bits = data.length * 8;
+  view.setUint32(buf.length - 8, Math.floor(bits / 0x100000000));
+  view.setUint32(buf.length - 4, bits >>> 0);
+  return view;
+}
+
+const W = new Int32Array(80);
+
+/** One SHA-256 compression of the block already in W[0..15] into `h` (FIPS 180-4 §6.2.2). */
+function compress256(h: Int32Array): void {
+  for (let t = 16; t < 64; t++) {
+    const w15 = W[t - 15]!, w2 = W[t - 2]!;
+    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+    W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0;
+  }
+  let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!, f = h[5]!, g = h[6]!, hh = h[7]!;
+  for (let t = 0; t < 64; t++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K256[t]! + W[t]!) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    hh = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+  }
+  h[0] = (h[0]! + a) | 0; h[1] = (h[1]! + b) | 0; h[2] = (h[2]! + c) | 0; h[3] = (h[3]! + d) | 0;
+  h[4] = (h[4]! + e) | 0; h[5] = (h[5]! + f) | 0; h[6] = (h[6]! + g) | 0; h[7] = (h[7]! + hh) | 0;
+}
+
+/** One SHA-1 compression of the block in W[0..15] into `h` (FIPS 180-4 §6.1.2). */
+function compress1(h: Int32Array): void {
+  for (let t = 16; t < 80; t++) {
+    const x = W[t - 3]! ^ W[t - 8]! ^ W[t - 14]! ^ W[t - 16]!;
+    W[t] = (x << 1) | (x >>> 31);
+  }
+  let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!;
+  for (let t = 0; t < 80; t++) {
+    const f = t < 20 ? ((b & c) | (~b & d)) + 0x5a827999 : t < 40 ? (b ^ c ^ d) + 0x6ed9eba1 : t < 60 ? ((b & c) | (b & d) | (c & d)) + 0x8f1bbcdc : (b ^ c ^ d) + 0xca62c1d6;
+    const temp = (((a << 5) | (a >>> 27)) + f + e + W[t]!) | 0;
+    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = temp;
+  }
+  h[0] = (h[0]! + a) | 0; h[1] = (h[1]! + b) | 0; h[2] = (h[2]! + c) | 0; h[3] = (h[3]! + d) | 0; h[4] = (h[4]! + e) | 0;
+}
+
+const IV256 = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+const IV1 = Int32Array.from([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]);
+
+function makeHash(name: HashName, iv: Int32Array, compress: (h: Int32Array) => void): SyncHash {
+  const words = iv.length;
+  const toBytes = (h: Int32Array): Uint8Array<ArrayBuffer> => {
+    const out = new Uint8Array(words * 4);
+    const o = new DataView(out.buffer);
+    for (let i = 0; i < words; i++) o.setInt32(4 * i, h[i]!);
+    return out;
+  };
+  const digestState = (data: Uint8Array): Int32Array => {
+    const view = pad(data);
+    const h = iv.slice();
+    for (let off = 0; off < view.byteLength; off += 64) {
+      for (let t = 0; t < 16; t++) W[t] = view.getInt32(off + 4 * t);
+      compress(h);
+    }
+    return h;
+  };
+  return {
+    name,
+    outputLength: words * 4,
+    blockLength: 64,
+    digest: (data) => toBytes(digestState(data)),
+    iterate(data, count) {
+      const h = digestState(data);
+      // Each further round hashes the previous digest: a single padded block, built in place.
+      const prev = new Int32Array(words);
+      for (let r = 1; r < count; r++) {
+        prev.set(h);
+        for (let i = 0; i < words; i++) W[i] = prev[i]!;
+        W[words] = -0x80000000;
+        for (let i = words + 1; i < 15; i++) W[i] = 0;
+        W[15] = words * 32;
+        h.set(iv);
+        compress(h);
+      }
+      return toBytes(h);
+    },
+  };
+}
+
+export const SHA1: SyncHash = makeHash('SHA-1', IV1, compress1);
+export const SHA256: SyncHash = makeHash('SHA-256', IV256, compress256);
