@@ -215,11 +215,15 @@ export class AcmeHttp {
     let badNonces = 0;
     let serverErrors = 0;
     for (let attempt = 0; ; attempt++) {
-      const nonce = await this.nonce(options.signal);
-      const jws = await signJws(this.crypto, options.key, { url: target, nonce, ref: options.ref, payload });
       const headers: Record<string, string> = { 'Content-Type': 'application/jose+json' };
       if (options.accept !== undefined) headers['Accept'] = options.accept;
-      const response = await this.exchange('POST', target, { method: 'POST', headers, body: JSON.stringify(jws) }, options.signal, attempt);
+      // Signed afresh for every try: a request lost on the network may have used up its nonce.
+      const signed = async (): Promise<RequestInit> => {
+        const nonce = await this.nonce(options.signal);
+        const jws = await signJws(this.crypto, options.key, { url: target, nonce, ref: options.ref, payload });
+        return { method: 'POST', headers, body: JSON.stringify(jws) };
+      };
+      const response = await this.exchangeRetryingNetwork('POST', target, signed, options.signal, attempt);
       if (response.status < 400) return response;
       const error = this.problemError(response);
       if (error instanceof BadNonceError && badNonces < this.retry.badNonce) {
@@ -293,7 +297,7 @@ export class AcmeHttp {
 
   private async withServerRetries(method: 'GET' | 'HEAD', url: string, signal: AbortSignal | undefined, poolNonce = true): Promise<AcmeResponse> {
     for (let attempt = 0; ; attempt++) {
-      const response = await this.exchange(method, url, { method }, signal, attempt, poolNonce);
+      const response = await this.exchangeRetryingNetwork(method, url, () => Promise.resolve({ method }), signal, attempt, poolNonce);
       if (response.status < 500 || attempt >= this.retry.serverError) return response;
       const wait = this.backoff(attempt, response.retryAfterMs);
       if (wait === undefined) return response;
@@ -301,49 +305,58 @@ export class AcmeHttp {
     }
   }
 
-  /** One logical exchange: fetch (retried on network failure), read the body within the limit, pool the nonce. */
+  /**
+   * One HTTP exchange: fetch, read the body within the limit, pool the nonce. A failure to get
+   * an answer is an AcmeNetworkError (the callers retry it, re-signing a POST with a fresh
+   * nonce, since the lost request may have used up the old one).
+   */
   private async exchange(method: string, url: string, init: RequestInit, signal: AbortSignal | undefined, attempt: number, poolNonce = true): Promise<AcmeResponse> {
     const request: RequestInfo = { method, url };
-    for (let networkTry = 0; ; networkTry++) {
+    if (signal?.aborted) throw new AcmeAbortError('cancelled', request, { cause: signal.reason });
+    const timeout = AbortSignal.timeout(this.retry.requestTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    let body: Uint8Array;
+    this.count++;
+    try {
+      response = await this.fetchFn(url, { ...init, signal: combined, redirect: 'error', cache: 'no-store' });
+      body = await this.readBody(response, request, combined);
+    } catch (error) {
+      this.onRequest?.({ method, url, status: 0, attempt });
+      if (error instanceof AcmeProtocolError) throw error;
       if (signal?.aborted) throw new AcmeAbortError('cancelled', request, { cause: signal.reason });
-      const timeout = AbortSignal.timeout(this.retry.requestTimeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      let response: Response;
-      let body: Uint8Array;
+      throw new AcmeNetworkError(`${method} ${url} failed: ${error instanceof Error ? error.message : String(error)}`, request, { cause: error });
+    }
+    this.onRequest?.({ method, url, status: response.status, attempt });
+    const nonce = response.headers.get('Replay-Nonce');
+    if (poolNonce && nonce !== null && NONCE_RE.test(nonce)) {
+      this.nonces.push(nonce);
+      if (this.nonces.length > NONCE_POOL_SIZE) this.nonces.shift();
+    }
+    const location = response.headers.get('Location');
+    return {
+      request,
+      status: response.status,
+      headers: response.headers,
+      body,
+      contentType: (response.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase(),
+      location: location === null ? undefined : new URL(location, url).href,
+      retryAfterMs: parseRetryAfter(response.headers.get('Retry-After'), this.clock.now()),
+      links: parseLinks(response.headers.get('Link'), url),
+    };
+  }
+
+  /** exchange(), retrying network failures with back-off; `networkFailures` counts across a logical request. */
+  private async exchangeRetryingNetwork(
+    method: string, url: string, init: () => Promise<RequestInit>, signal: AbortSignal | undefined, attempt: number, poolNonce = true,
+  ): Promise<AcmeResponse> {
+    for (let failures = 0; ; failures++) {
       try {
-        this.count++;
-        response = await this.fetchFn(url, { ...init, signal: combined, redirect: 'error', cache: 'no-store' });
-        body = await this.readBody(response, request, combined);
+        return await this.exchange(method, url, await init(), signal, attempt + failures, poolNonce);
       } catch (error) {
-        if (error instanceof AcmeProtocolError) {
-          this.onRequest?.({ method, url, status: 0, attempt: attempt + networkTry });
-          throw error;
-        }
-        this.onRequest?.({ method, url, status: 0, attempt: attempt + networkTry });
-        if (signal?.aborted) throw new AcmeAbortError('cancelled', request, { cause: signal.reason });
-        if (networkTry >= this.retry.network) {
-          throw new AcmeNetworkError(`${method} ${url} failed: ${error instanceof Error ? error.message : String(error)}`, request, { cause: error });
-        }
-        await this.sleep(Math.min(this.retry.baseDelayMs * 2 ** networkTry, this.retry.maxDelayMs), signal, request);
-        continue;
+        if (!(error instanceof AcmeNetworkError) || failures >= this.retry.network) throw error;
+        await this.sleep(Math.min(this.retry.baseDelayMs * 2 ** failures, this.retry.maxDelayMs), signal, error.request);
       }
-      this.onRequest?.({ method, url, status: response.status, attempt: attempt + networkTry });
-      const nonce = response.headers.get('Replay-Nonce');
-      if (poolNonce && nonce !== null && NONCE_RE.test(nonce)) {
-        this.nonces.push(nonce);
-        if (this.nonces.length > NONCE_POOL_SIZE) this.nonces.shift();
-      }
-      const location = response.headers.get('Location');
-      return {
-        request,
-        status: response.status,
-        headers: response.headers,
-        body,
-        contentType: (response.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase(),
-        location: location === null ? undefined : new URL(location, url).href,
-        retryAfterMs: parseRetryAfter(response.headers.get('Retry-After'), this.clock.now()),
-        links: parseLinks(response.headers.get('Link'), url),
-      };
     }
   }
 
