@@ -246,6 +246,7 @@ export class Thunderbird {
     readonly marionette: Marionette,
     private readonly tmp: TempDir,
     readonly startedAt: number,
+    private readonly chunks: readonly { readonly at: number; readonly length: number }[],
   ) {}
 
   get pid(): number {
@@ -274,6 +275,13 @@ export class Thunderbird {
     if (!existsSync(THUNDERBIRD)) throw new Error(`Thunderbird not found at ${THUNDERBIRD}: run scripts/setup-system.sh as root`);
     const startedAt = Date.now();
     const proc = startProcess(THUNDERBIRD, args, { env });
+    // When each piece of output arrived, to time log lines (bench) without polling.
+    const chunks: { at: number; length: number }[] = [];
+    const note = (chunk: Buffer): void => {
+      chunks.push({ at: Date.now(), length: chunk.toString().length });
+    };
+    proc.child.stdout?.on('data', note);
+    proc.child.stderr?.on('data', note);
     let marionette: Marionette | undefined;
     try {
       await Promise.race([
@@ -286,7 +294,7 @@ export class Thunderbird {
       await marionette.newSession();
       await marionette.setContext('chrome');
       await marionette.setTimeouts({ script: 60_000 });
-      return new Thunderbird(profile, proc, marionette, tmp, startedAt);
+      return new Thunderbird(profile, proc, marionette, tmp, startedAt, chunks);
     } catch (error) {
       marionette?.close();
       await killTree(proc);
@@ -308,8 +316,21 @@ export class Thunderbird {
       if (match) return match;
       if (this.process.child.exitCode !== null) throw new Error(`Thunderbird exited while waiting for ${pattern}:\n${this.output().slice(-4000)}`);
       if (Date.now() > deadline) throw new Error(`no ${pattern} in Thunderbird's output after ${timeoutMs} ms:\n${this.output().slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /** When (epoch ms) the output first matched `pattern`, to the arrival of the chunk; undefined if it has not. */
+  outputTime(pattern: RegExp): number | undefined {
+    const match = pattern.exec(this.output());
+    if (!match) return undefined;
+    const end = match.index + match[0].length;
+    let seen = 0;
+    for (const chunk of this.chunks) {
+      seen += chunk.length;
+      if (seen >= end) return chunk.at;
+    }
+    return undefined;
   }
 
   /**
