@@ -1,0 +1,158 @@
+/**
+ * The whole decision (RFC 8823 §3 + DESIGN.md policy) on mails signed by mailauth, an
+ * independent DKIM signer. Each case names the fixture it builds: signer, mutation.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkChallengeMail, inspectChallengeMail, type ChallengeExpectation, type CheckEnvironment } from '../../src/messages/check';
+import { createZoneResolver, type TxtResolver } from '../../src/messages/dns';
+import { CA_FROM, challengeMail, crypto, ed25519Key, IDENTITY, keyRecord, NOW, ORDER_CREATED, rsaKey, signWithMailauth, TOKEN1 } from './support';
+
+const rsa = rsaKey();
+const ed = ed25519Key();
+const zone = createZoneResolver({
+  'sel._domainkey.ca.example': [keyRecord(rsa)],
+  'ed._domainkey.ca.example': [keyRecord(ed)],
+  'testing._domainkey.ca.example': [keyRecord(rsa, 't=y; ')],
+  'sel._domainkey.co.uk': [keyRecord(rsa)],
+  'sel._domainkey.other.example': [keyRecord(rsa)],
+});
+const expectation: ChallengeExpectation = { identity: IDENTITY, challengeFrom: CA_FROM, orderCreatedAt: ORDER_CREATED };
+const env = (overrides: Partial<CheckEnvironment> = {}): CheckEnvironment => ({ resolver: zone, crypto, now: () => NOW, ...overrides });
+const codes = async (raw: string, exp: Partial<ChallengeExpectation> = expectation, e: CheckEnvironment = env()): Promise<string[]> => {
+  const v = await inspectChallengeMail(raw, exp, e);
+  return v.reasons.map((r) => r.code);
+};
+
+describe('challenge check: answer', () => {
+  it('mailauth-rsa-relaxed-genuine: answers, authenticated by DKIM', async () => {
+    const v = await checkChallengeMail(await signWithMailauth(challengeMail(), { key: rsa }), expectation, env());
+    expect(v.verdict).toBe('answer');
+    if (v.verdict !== 'answer') return;
+    expect(v).toMatchObject({ tokenPart1: TOKEN1, authenticatedBy: 'dkim', authenticatedAs: 'ca.example', reasons: [] });
+    expect(v.mail.to.address).toBe(IDENTITY);
+  });
+
+  it('mailauth-ed25519-relaxed-parent_domain: d= a parent of the From domain is aligned', async () => {
+    const raw = await signWithMailauth(challengeMail({ from: 'acme@mail.ca.example' }), { key: ed, selector: 'ed' });
+    const v = await checkChallengeMail(raw, { ...expectation, challengeFrom: 'acme@mail.ca.example' }, env());
+    expect(v.verdict).toBe('answer');
+  });
+
+  it('matches addresses case-insensitively', async () => {
+    const raw = await signWithMailauth(challengeMail(), { key: rsa });
+    expect((await checkChallengeMail(raw, { ...expectation, identity: 'Alice@Example.ORG' }, env())).verdict).toBe('answer');
+  });
+});
+
+describe('challenge check: authenticity refusals', () => {
+  it('unsigned: dkim-missing', async () => {
+    expect(await codes(challengeMail())).toEqual(['dkim-missing']);
+  });
+
+  it('mailauth-rsa-relaxed-unaligned_d: a valid signature by another domain is not enough', async () => {
+    expect(await codes(await signWithMailauth(challengeMail(), { key: rsa, domain: 'other.example' }))).toEqual(['dkim-unaligned']);
+  });
+
+  it('mailauth-rsa-relaxed-public_suffix_d: d=co.uk does not vouch for ca.co.uk', async () => {
+    const raw = await signWithMailauth(challengeMail({ from: 'acme@ca.co.uk' }), { key: rsa, domain: 'co.uk' });
+    expect(await codes(raw, { ...expectation, challengeFrom: 'acme@ca.co.uk' })).toEqual(['dkim-unaligned']);
+  });
+
+  it('mailauth-rsa-relaxed-auto_submitted_unsigned: h= must cover all required fields', async () => {
+    const raw = await signWithMailauth(challengeMail(), { key: rsa, headerList: 'From:To:Subject:Date:Message-ID' });
+    const v = await inspectChallengeMail(raw, expectation, env());
+    expect(v.reasons.map((r) => r.code)).toEqual(['dkim-headers-unsigned']);
+    expect(v.reasons[0]!.message).toMatch(/auto-submitted/);
+  });
+
+  it('mailauth-rsa-relaxed-testing_key: a t=y key counts as unsigned', async () => {
+    expect(await codes(await signWithMailauth(challengeMail(), { key: rsa, selector: 'testing' }))).toEqual(['dkim-testing-key']);
+  });
+
+  it('mailauth-rsa-relaxed-body_modified: dkim-failed', async () => {
+    const raw = (await signWithMailauth(challengeMail(), { key: rsa })).replace('automatically', 'manually');
+    expect(await codes(raw)).toEqual(['dkim-failed']);
+  });
+
+  it('mailauth-rsa-relaxed-duplicate_from: refused even though the signature verifies', async () => {
+    const signed = await signWithMailauth(challengeMail(), { key: rsa, headerList: 'From:From:To:Subject:Date:Message-ID:Auto-Submitted' });
+    // A From above the signed one: the one a mail client might show.
+    const raw = `From: evil@attacker.example\r\n${signed}`;
+    expect(await codes(raw)).toContain('duplicate-from');
+    expect((await inspectChallengeMail(raw, expectation, env())).verdict).toBe('refuse');
+  });
+
+  it('DNS unreachable: dkim-temperror, so the add-on can retry', async () => {
+    const failing: TxtResolver = { txt: () => Promise.resolve({ kind: 'error', reason: 'timed out' }) };
+    expect(await codes(await signWithMailauth(challengeMail(), { key: rsa }), expectation, env({ resolver: failing }))).toEqual(['dkim-temperror']);
+  });
+});
+
+describe('challenge check: Authentication-Results (RFC 8601)', () => {
+  const failing: TxtResolver = { txt: () => Promise.resolve({ kind: 'error', reason: 'timed out' }) };
+
+  it('forged_authres on an unsigned mail is ignored, trusted id or not', async () => {
+    const raw = `Authentication-Results: mx.example.org; dkim=pass header.d=ca.example header.s=sel\r\n${challengeMail()}`;
+    expect(await codes(raw)).toEqual(['dkim-missing']);
+    expect(await codes(raw, expectation, env({ trustedAuthservIds: ['mx.example.org'] }))).toEqual(['dkim-missing']);
+  });
+
+  it("the user's provider's result stands in for a DKIM check that could not run", async () => {
+    const signed = await signWithMailauth(challengeMail(), { key: rsa });
+    const b = /[;\s]b=([A-Za-z0-9+/]{12})/.exec(signed)![1]!;
+    const raw = `Authentication-Results: mx.example.org; dkim=pass (2048-bit key) header.d=ca.example header.s=sel header.b=${b}\r\n${signed}`;
+    const trusted = env({ resolver: failing, trustedAuthservIds: ['MX.example.org'] });
+    const v = await inspectChallengeMail(raw, expectation, trusted);
+    expect(v.verdict).toBe('answer');
+    expect(v.verdict === 'answer' && v.authenticatedBy).toBe('authentication-results');
+    // Not configured: the same header is just text.
+    expect(await codes(raw, expectation, env({ resolver: failing }))).toEqual(['dkim-temperror']);
+  });
+
+  it('only the topmost field of a trusted authserv-id counts (a forged copy below is ignored)', async () => {
+    const signed = await signWithMailauth(challengeMail(), { key: rsa });
+    const raw = `Authentication-Results: mx.example.org; dkim=temperror header.d=ca.example\r\nAuthentication-Results: mx.example.org; dkim=pass header.d=ca.example\r\n${signed}`;
+    expect(await codes(raw, expectation, env({ resolver: failing, trustedAuthservIds: ['mx.example.org'] }))).toEqual(['dkim-temperror']);
+  });
+
+  it('never overrides a signature that fails here', async () => {
+    const signed = (await signWithMailauth(challengeMail(), { key: rsa })).replace('automatically', 'manually');
+    const raw = `Authentication-Results: mx.example.org; dkim=pass header.d=ca.example\r\n${signed}`;
+    expect(await codes(raw, expectation, env({ trustedAuthservIds: ['mx.example.org'] }))).toEqual(['dkim-failed', 'authres-conflict']);
+  });
+});
+
+describe('challenge check: matching the pending challenge', () => {
+  it('from-mismatch, to-mismatch', async () => {
+    const raw = await signWithMailauth(challengeMail(), { key: rsa });
+    expect(await codes(raw, { ...expectation, challengeFrom: 'other@ca.example' })).toEqual(['from-mismatch']);
+    expect(await codes(raw, { ...expectation, identity: 'bob@example.org' })).toEqual(['to-mismatch']);
+  });
+
+  it('a mail dated or delivered before the order cannot be its challenge', async () => {
+    const old = await signWithMailauth(challengeMail({ date: 'Mon, 23 Nov 2026 17:00:00 +0000' }), { key: rsa });
+    expect(await codes(old)).toEqual(['date-before-order']);
+    const raw = await signWithMailauth(challengeMail(), { key: rsa });
+    expect(await codes(raw, { ...expectation, receivedAt: new Date('2026-11-23T17:00:00Z') })).toEqual(['arrived-before-order']);
+    // Within the 5-minute skew: the CA's clock may be a little behind ours.
+    const skewed = await signWithMailauth(challengeMail({ date: 'Mon, 23 Nov 2026 17:56:00 +0000' }), { key: rsa });
+    expect(await codes(skewed)).toEqual([]);
+  });
+
+  it('does not look up DNS for a mail that is not a challenge', async () => {
+    let lookups = 0;
+    const counting: TxtResolver = {
+      txt: (name) => {
+        lookups++;
+        return zone.txt(name);
+      },
+    };
+    const raw = await signWithMailauth(challengeMail({ subject: 'Lunch?' }), { key: rsa });
+    expect(await codes(raw, expectation, env({ resolver: counting }))).toEqual(['not-a-challenge']);
+    expect(lookups).toBe(0);
+  });
+
+  it('a malformed message is refused with its parse code, not thrown', async () => {
+    expect(await codes('this is not a mail\r\n\r\n')).toEqual(['malformed-message']);
+  });
+});
