@@ -236,8 +236,8 @@ export class Enroller {
     if (active.length === 0) return;
     for (const mail of candidates) {
       const raw = await this.deps.mailbox.raw(mail);
-      const to = this.deps.mailCheck.addressedTo(raw)?.toLowerCase();
-      for (const target of active.filter((e) => e.email.toLowerCase() === to)) {
+      const to = this.deps.mailCheck.addressedTo(raw).map((address) => address.toLowerCase());
+      for (const target of active.filter((e) => to.includes(e.email.toLowerCase()))) {
         await this.withLock(target.id, async () => {
           const e = await this.load(target.id);
           // Not yet waiting (the order is being made): the scan on entering `awaiting-mail`
@@ -513,7 +513,7 @@ export class Enroller {
     for (const mail of mails.filter((m) => mayBeChallengeSubject(m.subject))) {
       if (e.step !== 'awaiting-mail') break;
       const raw = await this.deps.mailbox.raw(mail);
-      if (this.deps.mailCheck.addressedTo(raw)?.toLowerCase() !== e.email.toLowerCase()) continue;
+      if (!this.deps.mailCheck.addressedTo(raw).some((address) => address.toLowerCase() === e.email.toLowerCase())) continue;
       e = await this.considerMail(e, mail, raw);
     }
     return e;

@@ -189,8 +189,8 @@ export interface MailRefusal {
 
 /** src/messages: recognition, authenticity (DKIM via DoH, S/MIME), response. */
 export interface MailCheckPort {
-  /** The address in the mail's To field, or undefined if it has not exactly one. */
-  addressedTo(raw: Uint8Array): string | undefined;
+  /** Every address in the mail's To fields (none when it cannot be parsed): who it is for. */
+  addressedTo(raw: Uint8Array): readonly string[];
   check(raw: Uint8Array, expectation: ChallengeExpectation): Promise<MailCheckAnswer | MailRefusal>;
   /** Manual mode: the armoured response for a pasted subject. Throws PortError('fatal') on a bad subject. */
   respond(subject: string, tokenPart2: string, thumbprint: string, join: TokenJoin): Promise<string>;

@@ -202,8 +202,8 @@ export class FakeMailbox implements MailboxPort {
 export class FakeMailCheck implements MailCheckPort {
   readonly checked: { id: string; expectation: ChallengeExpectation }[] = [];
   constructor(private readonly mailbox: FakeMailbox) {}
-  addressedTo(raw: Uint8Array): string | undefined {
-    return this.mailbox.byRaw(raw).to;
+  addressedTo(raw: Uint8Array): readonly string[] {
+    return [this.mailbox.byRaw(raw).to];
   }
   check(raw: Uint8Array, expectation: ChallengeExpectation): Promise<MailCheckAnswer | MailRefusal> {
     const mail = this.mailbox.byRaw(raw);

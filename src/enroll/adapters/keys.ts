@@ -1,0 +1,71 @@
+/**
+ * KeyPort over src/pkcs12: the key is generated, put in a CSR and encrypted in one go, so the
+ * flow only ever holds the CSR and the EncryptedPrivateKeyInfo (RFC 5958) — the clear key
+ * exists only in memory, twice: here, and when the PKCS#12 is built.
+ */
+import {
+  WrongPassphraseError,
+  buildPkcs12,
+  certificateDer,
+  createCsr,
+  decryptPrivateKey,
+  encryptPrivateKey,
+  generateKey,
+  generatePassphrase,
+  inspectCertificate,
+  pemDecodeAll,
+} from '../../pkcs12/index';
+import { PortError, type CertificateSummary, type KeyPort, type Usage } from '../ports';
+
+export interface KeysAdapterOptions {
+  readonly crypto: Crypto;
+  /** PBKDF2 iterations for the stored key and the PKCS#12; src/pkcs12's default when absent. */
+  readonly iterations?: number;
+}
+
+export function usageOf(keyUsage: readonly string[]): Usage {
+  const signs = keyUsage.includes('digitalSignature') || keyUsage.includes('nonRepudiation');
+  const encrypts = keyUsage.includes('keyEncipherment') || keyUsage.includes('keyAgreement');
+  return signs && !encrypts ? 'sign' : encrypts && !signs ? 'encrypt' : 'both';
+}
+
+export function createKeysAdapter(options: KeysAdapterOptions): KeyPort {
+  const { crypto } = options;
+  const iterations = options.iterations === undefined ? {} : { iterations: options.iterations };
+  return {
+    async generate(email, keyType, usage, passphrase) {
+      const keys = await generateKey(keyType, crypto);
+      const csrDer = await createCsr({ keys, emails: [email], usage }, crypto);
+      const encryptedKey = await encryptPrivateKey(keys.privateKey, passphrase, crypto, iterations);
+      return { csrDer, encryptedKey };
+    },
+
+    async buildPkcs12(encryptedKey, passphrase, chainPem, friendlyName) {
+      let privateKey: CryptoKey;
+      try {
+        privateKey = await decryptPrivateKey(encryptedKey, passphrase, crypto);
+      } catch (error) {
+        if (error instanceof WrongPassphraseError) throw new PortError('wrongPassphrase', error.message, { cause: error });
+        throw error;
+      }
+      const certificates = pemDecodeAll(chainPem).filter((block) => block.label === 'CERTIFICATE').map((block) => block.der);
+      return buildPkcs12({ privateKey, certificates, passphrase, friendlyName, ...iterations }, crypto);
+    },
+
+    async inspect(chainPem): Promise<CertificateSummary> {
+      const summary = await inspectCertificate(chainPem, crypto);
+      return {
+        emails: summary.addresses.map((a) => a.display),
+        usage: usageOf(summary.keyUsage),
+        notBefore: summary.notBefore.getTime(),
+        notAfter: summary.notAfter.getTime(),
+        sha256Fingerprint: summary.sha256Fingerprint,
+        serialNumber: summary.serialNumber,
+        issuer: summary.issuer,
+      };
+    },
+
+    leafDer: (chainPem) => certificateDer(chainPem),
+    generatePassphrase: () => generatePassphrase(crypto),
+  };
+}
