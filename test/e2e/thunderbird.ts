@@ -341,10 +341,13 @@ export class Thunderbird {
     return this.marionette.executeScript<T>(`return (async function () {\n${body}\n}).apply(this, arguments);`, args);
   }
 
-  /** Stores a password in the login manager, as Thunderbird's own password prompt would. */
+  /** Stores a password in the login manager, as Thunderbird's own password prompt would; replaces an older one. */
   async setPassword(origin: string, username: string, password: string): Promise<void> {
     await this.chrome(`
       const [origin, username, password] = arguments;
+      for (const old of await Services.logins.getAllLogins()) {
+        if (old.origin === origin && old.username === username) Services.logins.removeLogin(old);
+      }
       const info = Cc['@mozilla.org/login-manager/loginInfo;1'].createInstance(Ci.nsILoginInfo);
       info.init(origin, null, origin, username, password, '', '');
       await Services.logins.addLoginAsync(info);
@@ -388,6 +391,26 @@ export class Thunderbird {
       const changes = await db.set(items);
       if (changes) ExtensionStorageIDB.notifyListeners(id, changes);
     `, [ADDON_ID, items]);
+  }
+
+  /** How many times the background has logged its start line so far. */
+  backgroundStarts(): number {
+    return this.output().match(/: background started/g)?.length ?? 0;
+  }
+
+  /** Reloads the add-on (its background starts afresh, reading storage anew) and waits for it. */
+  async reloadAddon(timeoutMs = 20_000): Promise<void> {
+    const before = this.backgroundStarts();
+    await this.chrome(`
+      const { AddonManager } = ChromeUtils.importESModule('resource://gre/modules/AddonManager.sys.mjs');
+      const addon = await AddonManager.getAddonByID(arguments[0]);
+      await addon.reload();
+    `, [ADDON_ID]);
+    const deadline = Date.now() + timeoutMs;
+    while (this.backgroundStarts() <= before) {
+      if (Date.now() > deadline) throw new Error(`the add-on did not start again within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   /** Reads the add-on's `storage.local` (all keys). */

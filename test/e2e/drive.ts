@@ -1,0 +1,84 @@
+/**
+ * Driving the add-on's flow in a real Thunderbird and watching it: the enrollment records the
+ * add-on keeps in storage.local (src/enroll/state.ts), the download folder, and the sandbox's
+ * record of challenge mails and replies. Shared by the E2E scenarios, the bench and the demo.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Sandbox, ReceivedReply } from '../../sandbox/index';
+import type { CertificateRecord, Enrollment, Step } from '../../src/enroll/state';
+import type { Thunderbird } from './thunderbird';
+
+const ENROLLMENT_PREFIX = 'enrollment:';
+const CERTIFICATE_PREFIX = 'certificate:';
+
+export async function enrollments(tb: Thunderbird): Promise<Enrollment[]> {
+  const all = await tb.getAddonStorage();
+  return Object.entries(all).filter(([k]) => k.startsWith(ENROLLMENT_PREFIX)).map(([, v]) => v as Enrollment);
+}
+
+export async function certificates(tb: Thunderbird): Promise<CertificateRecord[]> {
+  const all = await tb.getAddonStorage();
+  return Object.entries(all).filter(([k]) => k.startsWith(CERTIFICATE_PREFIX)).map(([, v]) => v as CertificateRecord);
+}
+
+/** Something to show when a wait fails: the steps of every enrollment and the add-on's console. */
+function describe(list: readonly Enrollment[], tb: Thunderbird): string {
+  const steps = list.map((e) => `${e.email}: ${e.history.map((h) => h.step).join(' → ')}${e.error ? ` [${e.error.code}: ${e.error.message}]` : ''}`
+    + (e.refusals.length ? ` refusals: ${e.refusals.map((r) => r.reasons.join('+')).join(', ')}` : ''));
+  const console = tb.output().split('\n').filter((l) => /^console\.|JavaScript error|One-Click/.test(l)).slice(-30);
+  return `enrollments:\n  ${steps.join('\n  ') || '(none)'}\nconsole:\n  ${console.join('\n  ')}`;
+}
+
+/**
+ * Polls storage until the enrollment for `email` satisfies `done` (default: reached a terminal
+ * step) and returns it. Rejects after `timeoutMs` with the history seen so far.
+ */
+export async function waitForEnrollment(
+  tb: Thunderbird,
+  email: string,
+  done: (e: Enrollment) => boolean = (e) => ['installed', 'failed', 'cancelled'].includes(e.step),
+  timeoutMs = 90_000,
+  since = 0,
+): Promise<Enrollment> {
+  const deadline = Date.now() + timeoutMs;
+  let list: Enrollment[] = [];
+  for (;;) {
+    list = await enrollments(tb);
+    const mine = list.filter((e) => e.email === email && e.createdAt >= since).sort((a, b) => b.createdAt - a.createdAt)[0];
+    if (mine && done(mine)) return mine;
+    if (Date.now() > deadline) throw new Error(`enrollment of ${email} not done after ${timeoutMs} ms\n${describe(list, tb)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Waits until the enrollment reached `step` (or any later one in its history). */
+export function waitForStep(tb: Thunderbird, email: string, step: Step, timeoutMs = 60_000): Promise<Enrollment> {
+  return waitForEnrollment(tb, email, (e) => e.history.some((h) => h.step === step) || e.step === 'failed', timeoutMs);
+}
+
+/** The completed files with `extension` in `dir` (Thunderbird writes `.part` files while downloading). */
+export function downloaded(dir: string, extension = '.p12'): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith(extension) && statSync(join(dir, f)).size > 0).map((f) => join(dir, f));
+}
+
+export async function waitForDownload(dir: string, extension = '.p12', timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const files = downloaded(dir, extension);
+    if (files.length > 0 && !readdirSync(dir).some((f) => f.endsWith('.part'))) return files[0]!;
+    if (Date.now() > deadline) throw new Error(`no ${extension} in ${dir} after ${timeoutMs} ms (found: ${readdirSync(dir).join(', ') || 'nothing'})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The replies the CA received from `email`. */
+export function repliesFrom(sandbox: Sandbox, email: string): ReceivedReply[] {
+  return sandbox.repliesReceived().filter((r) => r.from === email.toLowerCase());
+}
+
+/** A passphrase the way the demo makes one: 24 base64url characters from the OS's CSPRNG. */
+export function makePassphrase(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
+}
