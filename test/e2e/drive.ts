@@ -82,3 +82,45 @@ export function repliesFrom(sandbox: Sandbox, email: string): ReceivedReply[] {
 export function makePassphrase(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
 }
+
+/**
+ * The popup's element ids the drivers rely on (docs/ADDON.md lists the add-on's stable ids).
+ * Kept in one place so a renamed id is one edit.
+ */
+export const POPUP = {
+  identitySelect: '#identity-select',
+  keyType: '#key-type',
+  usage: '#usage',
+  passphrase: '#passphrase',
+  passphraseConfirm: '#passphrase-confirm',
+  terms: '#agree-terms',
+  start: '#start',
+  status: '#status',
+} as const;
+
+export interface PopupStart {
+  readonly email: string;
+  readonly passphrase: string;
+  readonly keyType?: string;
+  readonly usage?: string;
+}
+
+/**
+ * The one click, as a user does it: toolbar button → pick the identity (and key type/usage when
+ * asked) → passphrase → Start. Fields the popup does not show are left alone.
+ */
+export async function startInPopup(tb: Thunderbird, o: PopupStart): Promise<void> {
+  await tb.openPopup(POPUP.identitySelect);
+  const value = await tb.waitInPopup<string>(`
+    const option = [...content.document.querySelectorAll(arguments[0] + ' option')].find((x) => x.textContent.includes(arguments[1]));
+    return option ? option.value : null;
+  `, 15_000, [POPUP.identitySelect, o.email]);
+  await tb.popupSetValue(POPUP.identitySelect, value);
+  const present = async (selector: string): Promise<boolean> => tb.popup<boolean>('return content.document.querySelector(arguments[0]) !== null;', [selector]);
+  if (o.keyType !== undefined) await tb.popupSetValue(POPUP.keyType, o.keyType);
+  if (o.usage !== undefined) await tb.popupSetValue(POPUP.usage, o.usage);
+  if (await present(POPUP.passphrase)) await tb.popupSetValue(POPUP.passphrase, o.passphrase);
+  if (await present(POPUP.passphraseConfirm)) await tb.popupSetValue(POPUP.passphraseConfirm, o.passphrase);
+  if (await present(POPUP.terms)) await tb.popupSetValue(POPUP.terms, true);
+  await tb.popupClick(POPUP.start);
+}

@@ -1,0 +1,139 @@
+/**
+ * `npm start`: the whole product in one command. Installs missing Debian peers (as root), builds
+ * the `.xpi`, starts the local sandbox CA with its mail world, starts Thunderbird with the add-on
+ * against it — in a window when DISPLAY is set, otherwise headless — and makes the one click
+ * itself: the popup's Start for the sandbox user. Prints the issued certificate's summary, the
+ * path of the downloaded `.p12` (copied to artifacts/demo/) and its passphrase, stops everything
+ * it started, and exits 0; on failure it prints the reason and exits 1.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { startSandbox, type Sandbox } from '../sandbox/index';
+import { certSummary, openPkcs12 } from '../test/e2e/checks';
+import { makePassphrase, startInPopup, waitForDownload, waitForEnrollment } from '../test/e2e/drive';
+import { Thunderbird, createProfile, packageVersion, type Profile } from '../test/e2e/thunderbird';
+import { sandboxSettings } from '../test/e2e/world';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const say = (line: string): void => {
+  console.log(`demo: ${line}`);
+};
+
+class DemoError extends Error {
+  override readonly name = 'DemoError';
+}
+
+function run(label: string, cmd: string, args: readonly string[]): void {
+  say(label);
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new DemoError(`${label} failed (${cmd} ${args.join(' ')} exited ${r.status ?? r.signal ?? '?'})`);
+}
+
+function requirePeers(): void {
+  const needed: Record<string, string> = {
+    '/usr/bin/thunderbird': 'thunderbird',
+    '/usr/lib/dovecot/imap': 'dovecot-imapd',
+    '/usr/lib/dovecot/lmtp': 'dovecot-lmtpd',
+    '/usr/bin/certutil': 'libnss3-tools',
+    '/usr/bin/openssl': 'openssl',
+  };
+  const missing = Object.entries(needed).filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg);
+  if (missing.length > 0) {
+    throw new DemoError(`missing Debian packages: ${missing.join(' ')} — run as root, or: sudo apt-get install --no-install-recommends ${missing.join(' ')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  run('installing missing system peers (scripts/setup-system.sh)', 'bash', ['scripts/setup-system.sh']);
+  requirePeers();
+  run('building the add-on (npm run pack)', 'npm', ['run', '--silent', 'pack']);
+  const xpiPath = join(ROOT, 'artifacts', `one-click-smime-${packageVersion()}.xpi`);
+  if (!existsSync(xpiPath)) throw new DemoError(`the build did not produce ${relative(ROOT, xpiPath)}`);
+
+  let sandbox: Sandbox | undefined;
+  let profile: Profile | undefined;
+  let tb: Thunderbird | undefined;
+  const stopAll = async (): Promise<void> => {
+    await tb?.stop().catch(() => undefined);
+    tb = undefined;
+    profile?.remove();
+    profile = undefined;
+    await sandbox?.stop().catch(() => undefined);
+    sandbox = undefined;
+  };
+  const onSignal = (): void => {
+    say('interrupted: stopping everything');
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    say('starting the sandbox CA, mail servers and DNS-over-HTTPS');
+    sandbox = await startSandbox();
+    const user = sandbox.users[0];
+    if (!user) throw new DemoError('the sandbox has no mailbox user');
+    say(`sandbox CA at ${sandbox.directoryUrl}; mailbox ${user.email}`);
+
+    profile = await createProfile({
+      xpiPath,
+      trustedRootPem: sandbox.rootCertPem,
+      account: { email: user.email, username: user.email, password: user.password, imapPort: sandbox.imap.port, smtpPort: sandbox.smtp.port, host: sandbox.imap.host },
+    });
+    const display = process.env['DISPLAY'];
+    say(display ? `starting Thunderbird on display ${display}` : 'starting Thunderbird headless (no DISPLAY)');
+    tb = await Thunderbird.start(profile, display ? { display } : {});
+    await tb.waitForOutput(/: background started/, 60_000);
+    await tb.loginAccount();
+    await tb.setAddonStorage({ settings: sandboxSettings(sandbox) });
+    await tb.reloadAddon();
+
+    const passphrase = makePassphrase();
+    const clickedAt = Date.now();
+    say(`clicking the toolbar button and starting the enrollment of ${user.email}`);
+    await startInPopup(tb, { email: user.email, passphrase });
+    const done = await waitForEnrollment(tb, user.email, undefined, 5 * 60_000);
+    if (done.step !== 'installed') {
+      const e = done.error;
+      throw new DemoError(`the enrollment ended in "${done.step}"${e ? `: ${e.code}: ${e.message}${e.problem ? ` (CA: ${JSON.stringify(e.problem)})` : ''}` : ''}`);
+    }
+    say(`certificate installed ${((Date.now() - clickedAt) / 1000).toFixed(1)} s after the click; steps: ${done.history.map((h) => h.step).join(' → ')}`);
+
+    const downloadedP12 = await waitForDownload(profile.downloadDir);
+    const outDir = join(ROOT, 'artifacts', 'demo');
+    mkdirSync(outDir, { recursive: true });
+    const kept = join(outDir, basename(downloadedP12));
+    copyFileSync(downloadedP12, kept);
+    const contents = openPkcs12(kept, passphrase);
+    const leaf = contents.certificatesPem[0];
+    if (!leaf || contents.privateKeyPem === '') throw new DemoError(`${kept} lacks the certificate or the key`);
+    const summary = certSummary(leaf);
+
+    console.log('');
+    console.log('S/MIME certificate issued and installed in Thunderbird');
+    console.log(`  addresses:    ${summary.emails.join(', ')}`);
+    console.log(`  subject:      ${summary.subject || '(empty)'}`);
+    console.log(`  key:          ${summary.publicKey}`);
+    console.log(`  key usage:    ${summary.keyUsage}`);
+    console.log(`  ext. usage:   ${summary.extendedKeyUsage}`);
+    console.log(`  expires:      ${summary.notAfter.toISOString()}`);
+    console.log(`  SHA-256:      ${summary.sha256}`);
+    console.log(`  .p12 file:    ${kept}`);
+    console.log(`  passphrase:   ${passphrase}`);
+    console.log('');
+  } finally {
+    say('stopping Thunderbird and the sandbox');
+    await stopAll();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+main().then(() => {
+  process.exit(0);
+}, (error: unknown) => {
+  const reason = error instanceof DemoError ? error.message : error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  console.error(`demo: FAILED: ${reason}`);
+  process.exit(1);
+});
