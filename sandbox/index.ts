@@ -5,15 +5,265 @@
  *
  * Nothing here imports src/: what the CA checks (JWS, thumbprints, key authorizations, CSRs,
  * DKIM of replies) is written independently, so a bug shared with the client cannot hide itself.
+ *
+ * Mail world: users live at one domain (example.test by default) whose provider — the
+ * submission MTA — DKIM-signs their outgoing mail; the CA is acme@ca.test and signs its
+ * challenge mail for ca.test; evil.test is the forger's domain, with a real key in DNS, so
+ * "signed, but by the wrong domain" can be tested.
  */
 export type {
   ChallengeTiming, TokenJoin, Forgery, SandboxFaults, SandboxUser, SandboxOptions, SentChallenge,
   DkimVerdict, ReceivedReply, SandboxChanges, Sandbox,
 } from './types';
 export { NO_FAULTS } from './types';
-import type { Sandbox, SandboxOptions } from './types';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NO_FAULTS, type ChallengeTiming, type Forgery, type ReceivedReply, type Sandbox, type SandboxFaults, type SandboxOptions, type SentChallenge, type TokenJoin } from './types';
+import { SandboxPki } from './pki';
+import { AcmeServer } from './acme/server';
+import type { AuthorizationRecord } from './acme/state';
+import { buildChallengeMail, CHALLENGE_SIGNED_HEADERS, dkimSummary, judgeReply, replyFacts } from './acme/email-reply';
+import { AcmeProblem } from './acme/problem';
+import { makeDkimKey, signMessage, verifyMessage, zoneResolver, type DkimCheck, type DkimKey } from './mail/dkim';
+import { startDovecot, type Dovecot } from './mail/dovecot';
+import { deliverLmtp, startMta } from './mail/mta';
+import { startDoh } from './dns/doh';
+
+export const CA_ADDRESS = 'acme@ca.test';
+export const FORGER_DOMAIN = 'evil.test';
+/** Header fields the provider's DKIM signature covers on users' mail (RFC 6376 §5.4.1). */
+const USER_SIGNED_HEADERS = ['from', 'to', 'cc', 'subject', 'date', 'message-id', 'in-reply-to', 'references', 'mime-version', 'content-type', 'content-transfer-encoding'];
+
+export class SandboxStartError extends Error {
+  override readonly name = 'SandboxStartError';
+}
+
+interface ReplyRecord {
+  raw: string;
+  from: string;
+  dkim: ReceivedReply['dkim'];
+  checks: readonly DkimCheck[];
+  inReplyTo: string;
+  challengeUrl?: string;
+  verdict: ReceivedReply['verdict'];
+  detail: string;
+  at: Date;
+}
 
 /** Starts every part on free loopback ports, state in a fresh temp folder. */
-export function startSandbox(_options: SandboxOptions = {}): Promise<Sandbox> {
-  return Promise.reject(new Error('startSandbox: not implemented yet (interface only)'));
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const users = (options.users ?? [
+    { email: 'alice@example.test', password: randomBytes(9).toString('base64url') },
+    { email: 'bob@example.test', password: randomBytes(9).toString('base64url') },
+  ]).map((u) => ({ email: u.email.toLowerCase(), password: u.password }));
+  const userDomains = [...new Set(users.map((u) => u.email.slice(u.email.lastIndexOf('@') + 1)))];
+  const caDomain = CA_ADDRESS.slice(CA_ADDRESS.indexOf('@') + 1);
+  let timing: ChallengeTiming = options.challengeTiming ?? 'on-fetch';
+  let join_: TokenJoin = options.tokenJoin ?? 'string';
+  let forgery: Forgery = options.forgery ?? 'none';
+  let faults: SandboxFaults = { ...NO_FAULTS, ...options.faults };
+  const eab = { kid: `sandbox-eab-${randomBytes(6).toString('hex')}`, hmacKey: randomBytes(32).toString('base64url') };
+
+  const stateDir = mkdtempSync(join(tmpdir(), 'oneclick-sandbox-'));
+  chmodSync(stateDir, 0o755);
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch {
+        // keep stopping the rest; a half-stopped sandbox is worse than a lost error
+      }
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  try {
+    const [imapPort, lmtpPort] = await distinctFreePorts(2);
+    const dovecotStart = startDovecot(stateDir, users, { imap: imapPort!, lmtp: lmtpPort! });
+    const [pki, caKey, forgerKey, ...userKeys] = await Promise.all([
+      SandboxPki.create(stateDir),
+      makeDkimKey(caDomain, 'sandbox'),
+      makeDkimKey(FORGER_DOMAIN, 'forged'),
+      ...userDomains.map((d) => makeDkimKey(d, 'mail')),
+    ]);
+    const dovecot: Dovecot = await dovecotStart;
+    stoppers.push(() => dovecot.stop());
+    const keysByDomain = new Map<string, DkimKey>([caKey, forgerKey, ...userKeys].map((k) => [k.domain, k]));
+    const zone: Record<string, string[]> = Object.fromEntries([...keysByDomain.values()].map((k) => [k.recordName, [k.record]]));
+    const resolver = zoneResolver(() => zone);
+    const lmtp = { host: '127.0.0.1', port: lmtpPort! };
+
+    const sent: SentChallenge[] = [];
+    const replies: ReplyRecord[] = [];
+
+    const sendChallenge = async (authz: AuthorizationRecord): Promise<void> => {
+      const challenge = authz.challenge;
+      const messageId = `<${randomBytes(12).toString('hex')}@${caDomain}>`;
+      const date = new Date();
+      const mail = buildChallengeMail({ caAddress: CA_ADDRESS, forgerDomain: FORGER_DOMAIN, to: authz.identifier.value, tokenPart1: challenge.tokenPart1, messageId, date, forgery });
+      const key = mail.signingDomain === '' ? undefined : keysByDomain.get(mail.signingDomain);
+      const raw = key ? await signMessage(mail.raw, key, CHALLENGE_SIGNED_HEADERS) : mail.raw;
+      await deliverLmtp(lmtp, mail.from, [authz.identifier.value], raw);
+      challenge.messageIds.push(messageId);
+      sent.push({
+        authzUrl: authz.url, challengeUrl: challenge.url, identifier: authz.identifier.value, messageId,
+        subject: `ACME: ${challenge.tokenPart1}`, tokenPart1: challenge.tokenPart1, forgery, at: date,
+      });
+    };
+
+    /** RFC 8555 §7.5.1: replies are looked at only once the client has POSTed to the challenge. */
+    const decide = (authz: AuthorizationRecord): void => {
+      const challenge = authz.challenge;
+      while (challenge.status === 'processing' && challenge.waitingReplies.length > 0) {
+        const reply = replies[challenge.waitingReplies.shift()!]!;
+        const account = acme.state.accounts.get(authz.accountId)!;
+        const verdict = judgeReply(reply.raw, reply.checks, {
+          mailbox: authz.identifier.value, tokenPart1: challenge.tokenPart1, tokenPart2: challenge.tokenPart2,
+          thumbprint: account.thumbprint, join: join_,
+        });
+        clearTimeout(challenge.timeout);
+        reply.detail = verdict.detail;
+        if (verdict.ok) {
+          reply.verdict = 'valid';
+          challenge.status = 'valid';
+          challenge.validated = new Date();
+        } else {
+          reply.verdict = 'invalid';
+          challenge.status = 'invalid';
+          challenge.error = new AcmeProblem(verdict.problem, verdict.detail).toDocument();
+        }
+      }
+      for (const index of challenge.waitingReplies.splice(0)) {
+        const late = replies[index]!;
+        late.verdict = 'invalid';
+        late.detail = `challenge was already ${challenge.status} when this reply was looked at`;
+      }
+    };
+
+    const receiveReply = async (raw: string): Promise<void> => {
+      const facts = replyFacts(raw);
+      const checks = await verifyMessage(raw, resolver);
+      const fromDomain = facts.from.slice(facts.from.lastIndexOf('@') + 1);
+      const record: ReplyRecord = {
+        raw, from: facts.from, dkim: dkimSummary(checks, fromDomain), checks, inReplyTo: facts.inReplyTo,
+        verdict: 'invalid', detail: '', at: new Date(),
+      };
+      const index = replies.push(record) - 1;
+      const authz = facts.inReplyTo === '' ? undefined : [...acme.state.authzs.values()].find((a) => a.challenge.messageIds.includes(facts.inReplyTo));
+      if (!authz) {
+        record.detail = facts.inReplyTo === ''
+          ? 'reply has no In-Reply-To; it cannot be matched to a challenge'
+          : `In-Reply-To ${facts.inReplyTo} is not the Message-ID of any challenge mail this CA sent`;
+        return;
+      }
+      record.challengeUrl = authz.challenge.url;
+      if (authz.challenge.status === 'valid' || authz.challenge.status === 'invalid') {
+        record.detail = `challenge was already ${authz.challenge.status}`;
+        return;
+      }
+      record.verdict = 'pending';
+      record.detail = 'waiting for the client to POST {} to the challenge';
+      authz.challenge.waitingReplies.push(index);
+      if (authz.challenge.status === 'processing') decide(authz);
+    };
+
+    const acme = new AcmeServer({
+      pki, caAddress: CA_ADDRESS, mailboxes: users.map((u) => u.email),
+      certValidityDays: options.certValidityDays ?? 7,
+      eab, requireEab: options.requireEab ?? false,
+      faults: () => faults,
+      replyTimeoutMs: (options.replyTimeoutSeconds ?? 600) * 1000,
+      events: {
+        authzCreated: async (authz) => {
+          if (timing === 'on-create') await sendChallenge(authz);
+        },
+        authzFetched: async (authz) => {
+          if (timing === 'on-fetch' && authz.challenge.messageIds.length === 0) await sendChallenge(authz);
+        },
+        challengePosted: async (authz) => {
+          if (timing === 'after-post' && authz.challenge.messageIds.length === 0) await sendChallenge(authz);
+          decide(authz);
+        },
+      },
+    });
+    await acme.start();
+    stoppers.push(() => acme.stop());
+    const [doh, mta] = await Promise.all([
+      startDoh(pki.tls, () => zone),
+      startMta({
+        port: 0, users, caAddress: CA_ADDRESS, lmtp,
+        sign: (raw, fromDomain) => {
+          const key = keysByDomain.get(fromDomain);
+          if (!key) throw new SandboxStartError(`no DKIM key for ${fromDomain}`);
+          return signMessage(raw, key, USER_SIGNED_HEADERS);
+        },
+        toCa: receiveReply,
+      }),
+    ]);
+    stoppers.push(() => doh.stop(), () => mta.stop());
+
+    let stopped: Promise<void> | undefined;
+    return {
+      directoryUrl: acme.directoryUrl,
+      rootCertPem: pki.rootCertPem,
+      rootCertPath: pki.rootCertPath,
+      imap: { host: '127.0.0.1', port: imapPort! },
+      smtp: { host: '127.0.0.1', port: mta.port },
+      lmtp,
+      dohUrl: doh.url,
+      zone,
+      caAddress: CA_ADDRESS,
+      users,
+      eab,
+      stateDir,
+      configure(changes) {
+        if (changes.challengeTiming) timing = changes.challengeTiming;
+        if (changes.tokenJoin) join_ = changes.tokenJoin;
+        if (changes.forgery) forgery = changes.forgery;
+        if (changes.faults) faults = { ...faults, ...changes.faults };
+      },
+      challengesSent: () => [...sent],
+      repliesReceived: () => replies.map((r): ReceivedReply => ({
+        raw: r.raw, from: r.from, dkim: r.dkim, inReplyTo: r.inReplyTo, verdict: r.verdict, detail: r.detail, at: r.at,
+        ...(r.challengeUrl === undefined ? {} : { challengeUrl: r.challengeUrl }),
+      })),
+      async resendChallenge(authzUrl) {
+        const authz = [...acme.state.authzs.values()].find((a) => a.url === authzUrl);
+        if (!authz) throw new SandboxStartError(`no authorization ${authzUrl}`);
+        await sendChallenge(authz);
+      },
+      deliverRaw: (to, raw) => deliverLmtp(lmtp, 'sandbox@sandbox.test', [to], raw),
+      stop() {
+        stopped ??= stopAll();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
 }

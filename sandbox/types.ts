@@ -72,6 +72,8 @@ export interface SandboxOptions {
   certValidityDays?: number;
   /** Mailbox users; default alice@example.test and bob@example.test. All must share one domain. */
   users?: SandboxUser[];
+  /** How long a challenge waits for a valid reply after the client's POST; default 600 s. */
+  replyTimeoutSeconds?: number;
 }
 
 /** One challenge mail the CA delivered (or re-delivered). */
@@ -133,6 +135,7 @@ export interface Sandbox {
   /** The challenge `from`, e.g. `acme@ca.test`. */
   readonly caAddress: string;
   readonly users: readonly SandboxUser[];
+  /** An external account binding key (RFC 8555 §7.3.4); always offered, required with `requireEab`. */
   readonly eab?: { readonly kid: string; readonly hmacKey: string };
   /** Temp folder holding all state (Dovecot config, maildirs, logs). Removed by `stop`. */
   readonly stateDir: string;

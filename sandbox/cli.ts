@@ -1,0 +1,75 @@
+/**
+ * `npm run sandbox`: starts the whole sandbox (CA, Dovecot, submission MTA, DoH) on loopback,
+ * prints how to reach it, and stops everything on Ctrl-C (SIGINT) or SIGTERM.
+ * Options: --timing on-create|on-fetch|after-post, --join string|bytes, --forgery
+ * none|unsigned|wrong-d|wrong-from, --eab (require external account binding).
+ */
+import { parseArgs } from 'node:util';
+import { startSandbox, type ChallengeTiming, type Forgery, type SandboxOptions, type TokenJoin } from './index';
+
+const TIMINGS: readonly ChallengeTiming[] = ['on-create', 'on-fetch', 'after-post'];
+const JOINS: readonly TokenJoin[] = ['string', 'bytes'];
+const FORGERIES: readonly Forgery[] = ['none', 'unsigned', 'wrong-d', 'wrong-from'];
+
+function pick<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    console.error(`--${flag} must be one of ${allowed.join(', ')}`);
+    process.exit(2);
+  }
+  return value as T;
+}
+
+const { values } = parseArgs({
+  options: {
+    timing: { type: 'string' },
+    join: { type: 'string' },
+    forgery: { type: 'string' },
+    eab: { type: 'boolean', default: false },
+  },
+});
+const options: SandboxOptions = { requireEab: values.eab };
+const timing = pick(values.timing, TIMINGS, 'timing');
+const join = pick(values.join, JOINS, 'join');
+const forgery = pick(values.forgery, FORGERIES, 'forgery');
+if (timing) options.challengeTiming = timing;
+if (join) options.tokenJoin = join;
+if (forgery) options.forgery = forgery;
+
+const started = Date.now();
+const sandbox = await startSandbox(options);
+console.log(`One-Click S/MIME sandbox is up (${Date.now() - started} ms). Everything listens on 127.0.0.1 only.
+
+  ACME directory   ${sandbox.directoryUrl}
+  CA mail address  ${sandbox.caAddress}   (challenge timing ${options.challengeTiming ?? 'on-fetch'}, token join ${options.tokenJoin ?? 'string'}, forgery ${options.forgery ?? 'none'})
+  IMAP (no TLS)    ${sandbox.imap.host}:${sandbox.imap.port}
+  SMTP submission  ${sandbox.smtp.host}:${sandbox.smtp.port}   (AUTH PLAIN/LOGIN, no TLS)
+  DNS-over-HTTPS   ${sandbox.dohUrl}
+  Root certificate ${sandbox.rootCertPath}   (trust it for the ACME server and DoH)
+  EAB              kid ${sandbox.eab?.kid ?? '-'}  hmacKey ${sandbox.eab?.hmacKey ?? '-'}${options.requireEab ? '  (required)' : '  (optional)'}
+
+  Users (IMAP and SMTP login = address):
+${sandbox.users.map((u) => `    ${u.email}  password ${u.password}`).join('\n')}
+
+  State folder     ${sandbox.stateDir}
+Press Ctrl-C to stop.`);
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the sandbox…`);
+  sandbox.stop().then(() => {
+    console.log('stopped; nothing left running.');
+    process.exit(0);
+  }, (error: unknown) => {
+    console.error('stop failed:', error);
+    process.exit(1);
+  });
+};
+process.on('SIGINT', () => {
+  shutdown('SIGINT');
+});
+process.on('SIGTERM', () => {
+  shutdown('SIGTERM');
+});
