@@ -58,7 +58,7 @@ async function issue(acme: AcmeClient, name: string): Promise<Issued> {
     await acme.respondToChallenge(challenge.url);
     await acme.waitForAuthorization(url, { initial: authz, timeoutMs: 20_000 });
   }
-  const certKeys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const certKeys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${name}`,
     keys: certKeys,
