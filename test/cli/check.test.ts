@@ -1,0 +1,94 @@
+/** `acme-email check`, run as the real command: JSON on stdout, exit 0 answer / 1 refuse / 2 error. */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../src/messages/rfc5322';
+import { makeTempDir } from '../helpers/process';
+import { CA_FROM, challengeMail, IDENTITY, keyRecord, NOW, rsaKey, signWithMailauth } from '../messages/support';
+
+const tmp = makeTempDir('cli-check');
+const path = (name: string): string => join(tmp.path, name);
+const now = String(NOW.getTime() / 1000);
+
+beforeAll(async () => {
+  const key = rsaKey();
+  writeFileSync(path('zone.json'), JSON.stringify({ 'sel._domainkey.ca.example': [keyRecord(key)], 'sel._domainkey.other.example': [keyRecord(key)] }));
+  writeFileSync(path('mailauth-rsa-relaxed-genuine.eml'), await signWithMailauth(challengeMail(), { key }));
+  writeFileSync(path('mailauth-rsa-relaxed-unaligned_d.eml'), await signWithMailauth(challengeMail(), { key, domain: 'other.example' }));
+  writeFileSync(path('malformed.eml'), 'this is not a mail header\r\n\r\nbody');
+  writeFileSync(path('oversized.eml'), Buffer.alloc(LIMITS.maxMessageBytes + 1, 0x61));
+  writeFileSync(path('bad-zone.json'), '{"a": 1');
+});
+afterAll(() => {
+  tmp.remove();
+});
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command asynchronously, so the cases of one file can run side by side. */
+function acmeEmail(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn('node', ['bin/acme-email.js', 'check', ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (status) => {
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+const noStackTrace = (r: Run): void => {
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stdout).toBe('');
+};
+
+describe('acme-email check', () => {
+  it('answer: exit 0 and the JSON verdict with token and DKIM results', async () => {
+    const r = await acmeEmail(path('mailauth-rsa-relaxed-genuine.eml'), '--dns', path('zone.json'), '--expect-from', CA_FROM, '--to', IDENTITY, '--now', now);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({ verdict: 'answer', tokenPart1: 'LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME', reasons: [] });
+    expect(out['dkim']).toEqual([{ domain: 'ca.example', selector: 'sel', algorithm: 'rsa-sha256', result: 'pass', reason: 'signature by ca.example verified' }]);
+  });
+
+  it('refuse: exit 1 with reason codes and sentences', async () => {
+    const [unaligned, wrongTo] = await Promise.all([
+      acmeEmail(path('mailauth-rsa-relaxed-unaligned_d.eml'), '--dns', path('zone.json'), '--now', now),
+      acmeEmail(path('mailauth-rsa-relaxed-genuine.eml'), '--dns', path('zone.json'), '--to', 'bob@example.org', '--now', now),
+    ]);
+    expect(unaligned.status).toBe(1);
+    const out = JSON.parse(unaligned.stdout) as { verdict: string; reasons: { code: string; message: string }[]; dkim: { result: string }[] };
+    expect(out.verdict).toBe('refuse');
+    expect(out.reasons.map((x) => x.code)).toEqual(['dkim-unaligned']);
+    expect(out.reasons[0]!.message).toMatch(/other\.example/);
+    expect(wrongTo.status).toBe(1);
+    expect((JSON.parse(wrongTo.stdout) as { reasons: { code: string }[] }).reasons.map((x) => x.code)).toEqual(['to-mismatch']);
+  });
+
+  it('malformed, oversized or missing input, bad zone files and bad options: exit 2, a clear sentence, no stack trace', async () => {
+    const runs = await Promise.all([
+      acmeEmail(path('malformed.eml')),
+      acmeEmail(path('oversized.eml')),
+      acmeEmail(path('absent.eml')),
+      acmeEmail(path('mailauth-rsa-relaxed-genuine.eml'), '--dns', path('bad-zone.json')),
+      acmeEmail(path('mailauth-rsa-relaxed-genuine.eml'), '--now', 'yesterday'),
+      acmeEmail(path('mailauth-rsa-relaxed-genuine.eml'), '--bogus', 'x'),
+      acmeEmail(),
+    ]);
+    const expected = [/not a "Name: value" field/, /bytes; the limit is/, /cannot read message .*ENOENT/, /zone file is not JSON/, /--now takes a time/, /unknown option --bogus/, /exactly one message file/];
+    runs.forEach((r, i) => {
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^acme-email check: /);
+      expect(r.stderr).toMatch(expected[i]!);
+      noStackTrace(r);
+    });
+  });
+});
