@@ -7,7 +7,7 @@
  */
 import { base64UrlEncode } from '../shared/base64url';
 import { postAsAccount, postAsGet, requireAccount, urlCheck, type AcmeContext } from './context';
-import { AcmeResourceFailedError } from './errors';
+import { AcmeProtocolError, AcmeResourceFailedError } from './errors';
 import type { AcmeResponse } from './http';
 import { parseOrder } from './parse';
 import { pollUntil, type WaitOptions } from './poll';
@@ -32,7 +32,16 @@ export async function newOrder(ctx: AcmeContext, identifiers: readonly Identifie
   if (options.notBefore !== undefined) payload['notBefore'] = options.notBefore;
   if (options.notAfter !== undefined) payload['notAfter'] = options.notAfter;
   const response = await postAsAccount(ctx, url, { json: payload }, options.signal);
-  return orderFrom(ctx, response, ctx.http.location(response));
+  const order = orderFrom(ctx, response, ctx.http.location(response));
+  // An order for other identifiers than asked would have the user prove (and the CA certify)
+  // something else: refuse it rather than carry on. Case is ignored, as CAs normalise it.
+  const key = (i: Identifier) => `${i.type}:${i.value.toLowerCase()}`;
+  const asked = new Set(identifiers.map(key));
+  const got = new Set(order.identifiers.map(key));
+  if (asked.size !== got.size || [...asked].some((k) => !got.has(k))) {
+    throw new AcmeProtocolError('invalid-field', `the new order is for ${[...got].join(', ')}, not ${[...asked].join(', ')}`, response.request, response.status);
+  }
+  return order;
 }
 
 /** The order at `url` (POST-as-GET, RFC 8555 §7.1.3). */

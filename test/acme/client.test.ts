@@ -249,6 +249,14 @@ describe('orders, authorizations, challenges', () => {
     expect((error as AcmeProtocolError).violation).toBe('invalid-field');
   });
 
+  it('refuses a new order for identifiers other than those asked for', async () => {
+    const order = fixture('order-pending-email.json');
+    server.on('POST', '/acme/new-order', { status: 201, json: { ...order, identifiers: [{ type: 'email', value: 'mallory@example.test' }] }, location: `${BASE}/acme/order/1` });
+    const error = await client({ accountUrl: `${BASE}/acme/acct/1` }).newOrder([{ type: 'email', value: 'Alice@example.test' }]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AcmeProtocolError);
+    expect((error as AcmeProtocolError).message).toMatch(/email:mallory@example.test, not email:alice@example.test/);
+  });
+
   it('deactivates an authorization (§7.5.2)', async () => {
     server.on('POST', '/acme/authz/1', { json: { ...fixture('authz-valid.json'), status: 'deactivated' } });
     const authz = await client({ accountUrl: `${BASE}/acme/acct/1` }).deactivateAuthorization(`${BASE}/acme/authz/1`);
