@@ -236,6 +236,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         if (!authz) throw new SandboxStartError(`no authorization ${authzUrl}`);
         await sendChallenge(authz);
       },
+      deliverToCa: (raw) => receiveReply(raw.replace(/\r?\n/g, '\r\n')),
       deliverRaw: (to, raw) => deliverLmtp(lmtp, 'sandbox@sandbox.test', [to], raw),
       stop() {
         stopped ??= stopAll();

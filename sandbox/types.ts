@@ -144,6 +144,12 @@ export interface Sandbox {
   repliesReceived(): readonly ReceivedReply[];
   /** Sends the challenge mail of a pending authorization again (same token, new Message-ID). */
   resendChallenge(authzUrl: string): Promise<void>;
+  /**
+   * Hands `raw` to the CA's response checker as if it had arrived at the CA's inbound MX from
+   * anywhere on the Internet: unauthenticated and not signed by the sandbox MTA (tests of
+   * unsigned, tampered or misaddressed replies).
+   */
+  deliverToCa(raw: string): Promise<void>;
   /** Puts any mail into a local mailbox over LMTP, as is (forgery tests). */
   deliverRaw(to: string, raw: string | Uint8Array): Promise<void>;
   /** Stops every server and process it started and removes the temp folder. */

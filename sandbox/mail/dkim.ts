@@ -3,7 +3,7 @@
  * client's src/messages. Keys are RSA-2048 (rsa-sha256, the algorithm every verifier supports),
  * made at start; their TXT records form the zone served over DoH and handed to tests.
  *
- * mailauth quirk this module exists to contain: `headerList` must be a colon-separated string.
+ * mailauth quirks this module exists to contain: `headerList` must be a colon-separated string.
  * Its typings say `string[]`, but an array is silently replaced by the default list, which lacks
  * Auto-Submitted — and a challenge signature that does not cover Auto-Submitted must be refused
  * by a careful client (DESIGN.md), so the sandbox would break every client.
@@ -43,17 +43,23 @@ export async function makeDkimKey(domain: string, selector: string): Promise<Dki
 
 /** Signs `raw` (CRLF line endings) and returns it with the DKIM-Signature header prepended. */
 export async function signMessage(raw: string, key: DkimKey, headers: readonly string[]): Promise<string> {
-  const options: DKIMSignOptions = {
+  const signature: DKIMSignOptions = {
     signingDomain: key.domain,
     selector: key.selector,
     privateKey: key.privateKeyPem,
     canonicalization: 'relaxed/relaxed',
     algorithm: 'rsa-sha256',
+  };
+  // Second quirk: mailauth 5 signs only what is in `signatureData`; top-level key options are
+  // ignored and the result is silently empty. Hence the guard below as well.
+  const options = {
+    signatureData: [signature],
     // See the module comment: the string form is the only one mailauth honours.
     headerList: headers.join(':') as unknown as string[],
-  };
+  } as unknown as DKIMSignOptions;
   const result = await dkimSign(raw, options);
   if (result.errors.length > 0) throw new DkimSignError(`DKIM signing for ${key.domain} failed: ${result.errors.map(String).join('; ')}`, { cause: result.errors });
+  if (!result.signatures.startsWith('DKIM-Signature:')) throw new DkimSignError(`mailauth produced no DKIM-Signature for ${key.domain}`);
   return result.signatures + raw;
 }
 

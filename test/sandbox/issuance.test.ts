@@ -1,0 +1,120 @@
+/**
+ * The sandbox end to end with an independent test client (Node crypto, not src/acme): the
+ * challenge mail is read over IMAP from the private Dovecot, the reply goes out through the
+ * DKIM-signing submission MTA, and the issued certificate is checked with the real OpenSSL.
+ * Also prints how long the whole sandbox takes to start and stop.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox, type SandboxUser } from '../../sandbox/index';
+import { makeTempDir } from '../helpers/process';
+import { openssl } from '../helpers/openssl';
+import { makeCsr, responseValue, TestAcmeClient, b64 } from './acme-test-client';
+import { armour, challengeMails, sendReply, type InboxMessage } from './mailbox';
+
+let sandbox: Sandbox;
+let alice: SandboxUser;
+let startMs = 0;
+
+beforeAll(async () => {
+  const t0 = performance.now();
+  sandbox = await startSandbox();
+  startMs = performance.now() - t0;
+  alice = sandbox.users.find((u) => u.email === 'alice@example.test')!;
+});
+
+afterAll(async () => {
+  const t0 = performance.now();
+  await sandbox.stop();
+  const stopMs = performance.now() - t0;
+  console.log(`sandbox start+stop ms=${Math.round(startMs + stopMs)} (start ${Math.round(startMs)}, stop ${Math.round(stopMs)})`);
+});
+
+interface Prepared {
+  client: TestAcmeClient;
+  orderUrl: string;
+  authzUrl: string;
+  challenge: { url: string; token: string; from: string; type: string };
+  mail: InboxMessage;
+  tokenPart1: string;
+}
+
+/** Account, order for alice, authorization fetched (on-fetch sends the mail), mail read over IMAP. */
+async function prepare(): Promise<Prepared> {
+  const client = new TestAcmeClient(sandbox);
+  expect((await client.newAccount()).status).toBe(201);
+  const order = await client.newOrder([alice.email]);
+  expect(order.status, order.text).toBe(201);
+  const authzUrl = (order.json!['authorizations'] as string[])[0]!;
+  const authz = await client.get(authzUrl);
+  const challenge = (authz.json!['challenges'] as Prepared['challenge'][])[0]!;
+  const sent = sandbox.challengesSent().filter((c) => c.authzUrl === authzUrl);
+  expect(sent).toHaveLength(1);
+  const mail = (await challengeMails(sandbox, alice)).find((m) => m.messageId === sent[0]!.messageId);
+  expect(mail, 'challenge mail in alice\'s INBOX').toBeDefined();
+  const tokenPart1 = mail!.subject.slice('ACME: '.length).replace(/\s+/g, '');
+  return { client, orderUrl: order.headers.get('location')!, authzUrl, challenge, mail: mail!, tokenPart1 };
+}
+
+describe('sandbox issuance over IMAP and SMTP', () => {
+  for (const tokenJoin of ['string', 'bytes'] as const) {
+    it(`issues a strict-profile S/MIME certificate for alice (token halves joined as ${tokenJoin})`, async () => {
+      sandbox.configure({ tokenJoin });
+      const p = await prepare();
+      expect(p.challenge.type).toBe('email-reply-00');
+      expect(p.challenge.from).toBe(sandbox.caAddress);
+      // ≥ 128 bits each: 16 bytes = 22 base64url characters.
+      expect(Buffer.from(p.challenge.token, 'base64url').length).toBeGreaterThanOrEqual(16);
+      expect(Buffer.from(p.tokenPart1, 'base64url').length).toBeGreaterThanOrEqual(16);
+
+      await sendReply(sandbox, alice, p.mail, armour(responseValue(p.tokenPart1, p.challenge.token, p.client.thumbprint, tokenJoin)));
+      const posted = await p.client.post(p.challenge.url, {});
+      expect(posted.status, posted.text).toBe(200);
+      const authz = await p.client.pollUntil(p.authzUrl, (a) => a['status'] !== 'pending');
+      expect(authz['status'], JSON.stringify(authz)).toBe('valid');
+      expect(sandbox.repliesReceived().at(-1)).toMatchObject({ verdict: 'valid', dkim: 'pass', from: alice.email });
+
+      const ready = await p.client.pollUntil(p.orderUrl, (o) => o['status'] !== 'pending');
+      expect(ready['status']).toBe('ready');
+      const csr = await makeCsr({ emails: [alice.email] });
+      const finalized = await p.client.post(ready['finalize'] as string, { csr: b64(csr.der) });
+      expect(finalized.status, finalized.text).toBe(200);
+      const valid = await p.client.pollUntil(p.orderUrl, (o) => o['status'] === 'valid');
+      const download = await p.client.get(valid['certificate'] as string);
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-type')).toBe('application/pem-certificate-chain');
+      expect(download.headers.get('link')).toMatch(/rel="alternate"/);
+      const pems = download.text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+      expect(pems).toHaveLength(2);
+
+      const text = openssl(['x509', '-noout', '-text'], pems[0]);
+      expect(text).toMatch(/X509v3 Subject Alternative Name:\s*\n\s*email:alice@example\.test\s*\n/);
+      expect(text).toMatch(/X509v3 Extended Key Usage:\s*\n\s*E-mail Protection\s*\n/);
+      expect(text).toMatch(/X509v3 Key Usage: critical\s*\n\s*Digital Signature, Key Agreement\s*\n/);
+      expect(text).toMatch(/2\.23\.140\.1\.5\.1\.3/);
+
+      const dir = makeTempDir('sandbox-chain');
+      try {
+        writeFileSync(join(dir.path, 'leaf.pem'), pems[0]!);
+        writeFileSync(join(dir.path, 'issuer.pem'), pems[1]!);
+        const verified = openssl(['verify', '-CAfile', sandbox.rootCertPath, '-untrusted', join(dir.path, 'issuer.pem'), '-purpose', 'smimesign', join(dir.path, 'leaf.pem')]);
+        expect(verified.trim()).toMatch(/leaf\.pem: OK$/);
+      } finally {
+        dir.remove();
+      }
+    });
+  }
+
+  it('refuses a reply computed with the other token join, and says so', async () => {
+    sandbox.configure({ tokenJoin: 'string' });
+    const p = await prepare();
+    await sendReply(sandbox, alice, p.mail, armour(responseValue(p.tokenPart1, p.challenge.token, p.client.thumbprint, 'bytes')));
+    await p.client.post(p.challenge.url, {});
+    const authz = await p.client.pollUntil(p.authzUrl, (a) => a['status'] !== 'pending');
+    expect(authz['status']).toBe('invalid');
+    const challenge = (authz['challenges'] as { error?: { type: string; detail: string } }[])[0]!;
+    expect(challenge.error?.type).toBe('urn:ietf:params:acme:error:incorrectResponse');
+    expect(challenge.error?.detail).toMatch(/other reading/);
+  });
+});
