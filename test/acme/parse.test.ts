@@ -51,10 +51,8 @@ function safely(parse: (obj: Record<string, unknown>) => unknown, obj: Record<st
 function mutated(seed: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> {
   const keys = Object.keys(seed);
   return fc.tuple(fc.constantFrom(...keys), fc.option(fc.jsonValue(), { nil: undefined })).map(([key, value]) => {
-    const copy: Record<string, unknown> = { ...seed };
-    if (value === undefined) delete copy[key];
-    else copy[key] = value;
-    return copy;
+    const rest = Object.fromEntries(Object.entries(seed).filter(([k]) => k !== key));
+    return value === undefined ? rest : { ...rest, [key]: value };
   });
 }
 
