@@ -145,8 +145,31 @@ function parseTimestamp(value: string | undefined, name: string): number | null 
   return Number(v);
 }
 
+/**
+ * Imported keys by algorithm and p= text. Importing an RSA key costs more than verifying with
+ * it, and a CA signs every challenge with the same key. Bounded, so a stream of mails with
+ * ever-new keys cannot grow it; a key is public data, so sharing it across checks leaks nothing.
+ */
+const keyCache = new Map<string, { key: CryptoKey; bits: number | null; crypto: Crypto }>();
+const KEY_CACHE_SIZE = 32;
+
 async function importKey(record: Map<string, Tag>, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: Partial): Promise<CryptoKey> {
   const p = compact(tagValue(record, 'p') ?? '');
+  const cacheKey = `${algorithm}:${p}`;
+  const cached = keyCache.get(cacheKey);
+  if (cached && cached.crypto === crypto) {
+    partial.keyBits = cached.bits;
+    if (cached.bits !== null && cached.bits < MIN_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${cached.bits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`);
+    return cached.key;
+  }
+  const key = await importUncached(p, algorithm, crypto, partial);
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(cacheKey, { key, bits: partial.keyBits, crypto });
+  if (partial.keyBits !== null && partial.keyBits < MIN_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${partial.keyBits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`);
+  return key;
+}
+
+async function importUncached(p: string, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: Partial): Promise<CryptoKey> {
   const keyBytes = base64ToBytes(p);
   if (!keyBytes) throw new Verdict('permerror', 'the key record\'s p= is not base64');
   if (algorithm === 'ed25519') {
@@ -168,9 +191,7 @@ async function importKey(record: Map<string, Tag>, algorithm: 'rsa' | 'ed25519',
       throw new Verdict('permerror', `the RSA key cannot be loaded (${error instanceof Error ? error.message : String(error)})`);
     }
   }
-  const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength;
-  partial.keyBits = bits;
-  if (bits < MIN_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${bits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`);
+  partial.keyBits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength;
   return key;
 }
 

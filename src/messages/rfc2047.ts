@@ -22,7 +22,8 @@ export function binaryToBytes(text: string): Uint8Array<ArrayBuffer> {
 export function bytesToBinary(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
-    out += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
+    // fromCharCode takes a typed array as its argument list: no intermediate array.
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
   }
   return out;
 }
