@@ -191,6 +191,7 @@ export class AcmeHttp {
     if (pooled !== undefined) return pooled;
     const { newNonce } = await this.directory(signal);
     const response = await this.withServerRetries('HEAD', newNonce, signal, false);
+    if (response.status >= 400) throw this.problemError(response);
     if (response.status !== 200 && response.status !== 204) {
       throw new AcmeProtocolError('unexpected-status', `newNonce answered HTTP ${response.status}`, response.request, response.status);
     }

@@ -100,6 +100,14 @@ describe('nonces (RFC 8555 §6.5)', () => {
     expect(error).toBeInstanceOf(AcmeProtocolError);
     expect((error as AcmeProtocolError).violation).toBe('missing-nonce');
   });
+
+  it('retries a failing newNonce like any 5xx, then reports it as a server failure', async () => {
+    server.on('HEAD', '/acme/new-nonce', { status: 503, nonce: false });
+    const error = await failure(client({ retry: { serverError: 1 } }).getOrder(ORDER));
+    expect(error).toBeInstanceOf(ServerInternalError);
+    expect(server.seen('/acme/new-nonce')).toHaveLength(2);
+    expect(clock.sleeps).toEqual([1000]);
+  });
 });
 
 describe('problem documents (RFC 8555 §6.7)', () => {
