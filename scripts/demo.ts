@@ -57,7 +57,11 @@ async function main(): Promise<void> {
   const stopAll = async (): Promise<void> => {
     await tb?.stop().catch(() => undefined);
     tb = undefined;
-    profile?.remove();
+    try {
+      profile?.remove();
+    } catch (error) {
+      say(`could not remove the profile folder: ${String(error)}`);
+    }
     profile = undefined;
     await sandbox?.stop().catch(() => undefined);
     sandbox = undefined;

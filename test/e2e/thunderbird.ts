@@ -10,7 +10,12 @@ import { freePort, makeTempDir, startProcess, waitForPort, type RunningProcess, 
 import { Marionette, type ElementRef } from './marionette';
 
 export const ADDON_ID = 'one-click-smime@acme-email';
-export const THUNDERBIRD = process.env['THUNDERBIRD_BIN'] ?? '/usr/bin/thunderbird';
+/**
+ * The real binary: Debian's /usr/bin/thunderbird is a shell wrapper that does not `exec`, so its
+ * PID is not Thunderbird's, and killing it would orphan Thunderbird.
+ */
+export const THUNDERBIRD = process.env['THUNDERBIRD_BIN']
+  ?? (existsSync('/usr/lib/thunderbird/thunderbird') ? '/usr/lib/thunderbird/thunderbird' : '/usr/bin/thunderbird');
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** The fixed moz-extension UUID given to the add-on, so its pages have a known URL. */
@@ -88,6 +93,9 @@ function basePrefs(marionettePort: number, downloadDir: string): Record<string, 
     'mail.rights.version': 1,
     'mailnews.start_page.enabled': false,
     'mail.inappnotifications.enabled': false,
+    // New-mail alerts go through the system alerts service, which fails headless.
+    'mail.biff.show_alert': false,
+    'mail.biff.play_sound': false,
     'datareporting.policy.dataSubmissionEnabled': false,
     'datareporting.healthreport.uploadEnabled': false,
     'toolkit.telemetry.enabled': false,
@@ -369,7 +377,7 @@ export class Thunderbird {
     await this.chrome(`
       const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
       const server = MailServices.accounts.getIncomingServer(arguments[0]);
-      const inbox = server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
+      const inbox = server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox).QueryInterface(Ci.nsIMsgImapMailFolder);
       await new Promise((resolve, reject) => {
         inbox.updateFolderWithListener(null, {
           OnStartRunningUrl() {},
@@ -377,6 +385,19 @@ export class Thunderbird {
         });
       });
     `, [SERVER_KEY]);
+  }
+
+  /** Subjects of the messages Thunderbird holds in a folder of the account (default the Inbox). */
+  async folderSubjects(folderName?: string): Promise<string[]> {
+    return this.chrome<string[]>(`
+      const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+      const server = MailServices.accounts.getIncomingServer(arguments[0]);
+      const folder = arguments[1]
+        ? [...server.rootFolder.descendants].find((f) => f.name === arguments[1])
+        : server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
+      if (!folder) return [];
+      return [...folder.messages].map((m) => m.mime2DecodedSubject || m.subject);
+    `, [SERVER_KEY, folderName ?? null]);
   }
 
   /** Writes the add-on's `storage.local` through its own extension API (see docs/E2E.md). */
@@ -393,24 +414,42 @@ export class Thunderbird {
     `, [ADDON_ID, items]);
   }
 
+  /** Waits until the add-on's background page is loaded (its context exists in the parent). */
+  async waitForAddon(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const up = await this.chrome<boolean>(`
+        const { ExtensionParent } = ChromeUtils.importESModule('resource://gre/modules/ExtensionParent.sys.mjs');
+        const extension = ExtensionParent.GlobalManager.getExtension(arguments[0]);
+        return !!extension && [...extension.views].some((v) => v.viewType === 'background');
+      `, [ADDON_ID]);
+      if (up) return;
+      if (Date.now() > deadline) throw new Error(`the add-on's background did not load within ${timeoutMs} ms:\n${this.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** How many times the background has logged its start line so far. */
   backgroundStarts(): number {
     return this.output().match(/: background started/g)?.length ?? 0;
   }
 
-  /** Reloads the add-on (its background starts afresh, reading storage anew) and waits for it. */
+  /** Reloads the add-on (its background starts afresh, reading storage anew) and waits until it is loaded again. */
   async reloadAddon(timeoutMs = 20_000): Promise<void> {
-    const before = this.backgroundStarts();
     await this.chrome(`
+      const { ExtensionParent } = ChromeUtils.importESModule('resource://gre/modules/ExtensionParent.sys.mjs');
       const { AddonManager } = ChromeUtils.importESModule('resource://gre/modules/AddonManager.sys.mjs');
+      const old = ExtensionParent.GlobalManager.getExtension(arguments[0]);
       const addon = await AddonManager.getAddonByID(arguments[0]);
       await addon.reload();
-    `, [ADDON_ID]);
-    const deadline = Date.now() + timeoutMs;
-    while (this.backgroundStarts() <= before) {
-      if (Date.now() > deadline) throw new Error(`the add-on did not start again within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      const deadline = Date.now() + arguments[1];
+      for (;;) {
+        const now = ExtensionParent.GlobalManager.getExtension(arguments[0]);
+        if (now && now !== old && [...now.views].some((v) => v.viewType === 'background')) return;
+        if (Date.now() > deadline) throw new Error('the add-on did not load again');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    `, [ADDON_ID, timeoutMs]);
   }
 
   /** Reads the add-on's `storage.local` (all keys). */

@@ -47,14 +47,25 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   let sandbox: Sandbox | undefined;
   let profile: Profile | undefined;
   let tb: Thunderbird | undefined;
+  // Every step runs even if an earlier one fails, so nothing is left behind.
   const cleanup = async (): Promise<void> => {
-    await tb?.stop().catch(() => undefined);
+    const errors: unknown[] = [];
+    const step = async (f: () => unknown): Promise<void> => {
+      try {
+        await f();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+    await step(() => tb?.stop());
+    tb = undefined;
     const path = profile?.path;
-    profile?.remove();
-    await sandbox?.stop();
-    build?.remove();
     const left = path === undefined ? [] : thunderbirdPidsFor(path);
-    if (left.length > 0) throw new Error(`Thunderbird processes left behind: ${left.join(', ')}`);
+    await step(() => profile?.remove());
+    await step(() => sandbox?.stop());
+    await step(() => build?.remove());
+    if (left.length > 0) errors.push(new Error(`Thunderbird processes left behind: ${left.join(', ')}`));
+    if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
   };
   try {
     let xpiPath = options.xpiPath;
@@ -80,8 +91,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     const boot = async (): Promise<Thunderbird> => {
       if (!profile) throw new Error('no profile');
       const started = await Thunderbird.start(profile, options.start);
-      await started.waitForOutput(/: background started/, 30_000);
-      await started.loginAccount();
+      try {
+        await started.waitForAddon();
+        await started.loginAccount();
+      } catch (error) {
+        await started.stop();
+        throw error;
+      }
       return started;
     };
     tb = await boot();
