@@ -1,14 +1,37 @@
 /* Privileged Experiment (parent scope): Thunderbird's certificate database and identity prefs.
  * A classic script, not a module; kept as small as possible (STYLE.md practice 12).
- * Errors are rethrown as ExtensionError, or the add-on only sees "An unexpected error occurred". */
+ * Errors are rethrown as ExtensionError, or the add-on only sees "An unexpected error occurred"
+ * (DESIGN.md). The WebExtension identity id is the identity's key in MailServices.accounts. */
 'use strict';
 
-var { ExtensionError } = ExtensionUtils;
+// Imported rather than taken from the sandbox's globals: which globals an Experiment script
+// gets has changed between Gecko versions; the module is stable.
+var { ExtensionError } = ChromeUtils.importESModule('resource://gre/modules/ExtensionUtils.sys.mjs').ExtensionUtils;
 var { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
 
+function messageOf(error) {
+  return error && error.message ? error.message : String(error);
+}
+
+/** base64 → bytes. `atob` does not exist in this scope (DESIGN.md); ChromeUtils decodes base64url. */
 function decodeBase64(text) {
-  // atob does not exist in this scope; ChromeUtils has a base64 decoder for URL-safe input only.
-  return ChromeUtils.base64URLDecode(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), { padding: 'reject' });
+  const url = text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return new Uint8Array(ChromeUtils.base64URLDecode(url, { padding: 'reject' }));
+}
+
+async function writeBytes(file, bytes) {
+  if (typeof IOUtils !== 'undefined') {
+    await IOUtils.write(file.path, bytes);
+    return;
+  }
+  // Older scopes without IOUtils: a plain XPCOM file stream (write, create, truncate; mode 0600).
+  const stream = Cc['@mozilla.org/network/file-output-stream;1'].createInstance(Ci.nsIFileOutputStream);
+  stream.init(file, 0x02 | 0x08 | 0x20, 0o600, 0);
+  const binary = Cc['@mozilla.org/binaryoutputstream;1'].createInstance(Ci.nsIBinaryOutputStream);
+  binary.setOutputStream(stream);
+  binary.writeByteArray(Array.from(bytes));
+  binary.close();
+  stream.close();
 }
 
 function certDb() {
@@ -21,6 +44,11 @@ function identityById(identityId) {
   return identity;
 }
 
+function rethrow(what, error) {
+  if (error instanceof ExtensionError) throw error;
+  throw new ExtensionError(`${what}: ${messageOf(error)}`);
+}
+
 // Thunderbird looks this global up by the name in manifest.json's experiment_apis.
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- read by Thunderbird, not by this file
 var smimeStore = class extends ExtensionAPI {
@@ -28,25 +56,35 @@ var smimeStore = class extends ExtensionAPI {
     return {
       smimeStore: {
         async importPkcs12(pkcs12Base64, passphrase, email, sha256Fingerprint) {
-          const bytes = decodeBase64(pkcs12Base64);
-          const file = Services.dirsvc.get('TmpD', Ci.nsIFile);
-          file.append('one-click-smime.p12');
-          file.createUnique(Ci.nsIFile.NORMAL_FILE_TYPE, 0o600);
+          let file = null;
           try {
-            await IOUtils.write(file.path, bytes);
+            const bytes = decodeBase64(pkcs12Base64);
+            // importPKCS12File reads a file only: a unique 0600 temp file, always deleted.
+            file = Services.dirsvc.get('TmpD', Ci.nsIFile);
+            file.append('one-click-smime.p12');
+            file.createUnique(Ci.nsIFile.NORMAL_FILE_TYPE, 0o600);
+            await writeBytes(file, bytes);
             const status = certDb().importPKCS12File(file, passphrase);
             if (status !== 0) throw new ExtensionError(`PKCS#12 import failed with status ${status}`);
           } catch (error) {
-            if (error instanceof ExtensionError) throw error;
-            throw new ExtensionError(`PKCS#12 import failed: ${error && error.message ? error.message : String(error)}`);
+            rethrow('PKCS#12 import failed', error);
           } finally {
-            if (file.exists()) file.remove(false);
-          }
-          const wanted = sha256Fingerprint.replace(/:/g, '').toUpperCase();
-          for (const cert of certDb().getCerts()) {
-            if (cert.sha256Fingerprint.replace(/:/g, '').toUpperCase() === wanted) {
-              return { dbKey: cert.dbKey, name: cert.displayName, email: cert.emailAddress };
+            try {
+              if (file && file.exists()) file.remove(false);
+            } catch {
+              // Nothing more can be done here; the file was created 0600 in the profile's temp dir.
             }
+          }
+          try {
+            // Found by fingerprint, so a same-address certificate from elsewhere is never picked.
+            const wanted = sha256Fingerprint.replace(/:/g, '').toUpperCase();
+            for (const cert of certDb().getCerts()) {
+              if (cert.sha256Fingerprint.replace(/:/g, '').toUpperCase() === wanted) {
+                return { dbKey: cert.dbKey, name: cert.displayName, email: cert.emailAddress || email };
+              }
+            }
+          } catch (error) {
+            rethrow('Looking up the imported certificate failed', error);
           }
           throw new ExtensionError(`Imported, but no certificate for ${email} with that fingerprint was found`);
         },
@@ -63,17 +101,36 @@ var smimeStore = class extends ExtensionAPI {
               identity.setCharAttribute('encryption_cert_dbkey', dbKey);
             }
           } catch (error) {
-            if (error instanceof ExtensionError) throw error;
-            throw new ExtensionError(`Could not set the identity's certificate: ${error && error.message ? error.message : String(error)}`);
+            rethrow("Could not set the identity's certificate", error);
+          }
+        },
+
+        async clearIdentityCertificates(identityId, dbKey) {
+          try {
+            const identity = identityById(identityId);
+            // Only what this certificate set: a certificate the user chose since stays.
+            for (const use of ['signing', 'encryption']) {
+              if (identity.getCharAttribute(`${use}_cert_dbkey`) === dbKey) {
+                identity.setCharAttribute(`${use}_cert_dbkey`, '');
+                identity.setUnicharAttribute(`${use}_cert_name`, '');
+              }
+            }
+          } catch (error) {
+            rethrow("Could not clear the identity's certificate", error);
           }
         },
 
         async getIdentityCertificates(identityId) {
-          const identity = identityById(identityId);
-          return {
-            signingDbKey: identity.getCharAttribute('signing_cert_dbkey') || null,
-            encryptionDbKey: identity.getCharAttribute('encryption_cert_dbkey') || null,
-          };
+          try {
+            const identity = identityById(identityId);
+            return {
+              signingDbKey: identity.getCharAttribute('signing_cert_dbkey') || null,
+              encryptionDbKey: identity.getCharAttribute('encryption_cert_dbkey') || null,
+            };
+          } catch (error) {
+            rethrow("Could not read the identity's certificates", error);
+          }
+          return null;
         },
       },
     };

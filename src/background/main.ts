@@ -1,7 +1,155 @@
 /**
  * The background event page. Thunderbird may stop it at any moment (MV3), so every listener is
- * registered synchronously at top level and all state lives in storage (DESIGN.md).
+ * registered synchronously at top level (so events wake it) and all state lives in storage;
+ * each listener first awaits `ready` (storage migrated, enrollments resumed).
  */
+import { createAcmeAdapter } from '../enroll/adapters/acme';
+import { createKeysAdapter } from '../enroll/adapters/keys';
+import { createMailCheckAdapter } from '../enroll/adapters/mail-check';
+import { Enroller } from '../enroll/machine';
+import { migrate } from '../enroll/migrations';
+import { isEnvelope, type IdentityView } from '../enroll/protocol';
+import { effectiveSettings, type Settings } from '../enroll/settings';
+import { KEYS } from '../enroll/state';
+import { indexedDbAccountStore } from './account-store';
+import { handle, type HandlerContext } from './handlers';
+import { certStore, downloads, mailRefs, mailbox, managedSettings, notifier, reply, storageArea } from './messenger-ports';
+import { smimeStore } from './smime-store';
+import { alarms } from './alarms';
 
-const manifest = messenger.runtime.getManifest();
-console.info(`${manifest.name} ${manifest.version}: background started`);
+const WAKE_ALARM = 'enroll-wake';
+const RENEWAL_ALARM = 'renewal-check';
+
+const local = storageArea(messenger.storage.local);
+const session = storageArea(messenger.storage.session);
+let debugLog = false;
+
+async function settings(): Promise<Settings & { readonly locked: boolean }> {
+  const stored = await local.get([KEYS.settings]);
+  const effective = effectiveSettings(stored[KEYS.settings], await managedSettings());
+  debugLog = effective.debugLog;
+  return effective;
+}
+
+const acme = createAcmeAdapter({ fetch: (input, init) => fetch(input, init), crypto, accounts: indexedDbAccountStore });
+const keys = createKeysAdapter({ crypto });
+
+const enroller = new Enroller({
+  acme,
+  mailCheck: createMailCheckAdapter({ fetch: (input, init) => fetch(input, init), crypto, settings, now: () => Date.now() }),
+  mailbox,
+  reply,
+  keys,
+  certStore,
+  storage: local,
+  session,
+  clock: { now: () => Date.now() },
+  notifier,
+  downloads,
+  log: {
+    debug(message) {
+      if (debugLog) console.debug(`[one-click-smime] ${message}`);
+    },
+  },
+  settings,
+  randomId: () => crypto.randomUUID(),
+  random: () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32,
+});
+
+let wakeTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** A timer while the page lives, and an alarm in case Thunderbird suspends it meanwhile. */
+async function scheduleWake(): Promise<void> {
+  const next = await enroller.nextWakeAt();
+  if (wakeTimer !== undefined) clearTimeout(wakeTimer);
+  wakeTimer = undefined;
+  if (next === undefined) {
+    await alarms().clear(WAKE_ALARM);
+    return;
+  }
+  const delay = Math.max(0, next - Date.now());
+  wakeTimer = setTimeout(() => {
+    void tick();
+  }, delay);
+  alarms().create(WAKE_ALARM, { when: Math.max(next, Date.now() + 1_000) });
+}
+
+async function tick(): Promise<void> {
+  await ready;
+  try {
+    await enroller.tick();
+  } finally {
+    await scheduleWake();
+  }
+}
+
+async function identities(): Promise<IdentityView[]> {
+  const out: IdentityView[] = [];
+  for (const account of await messenger.accounts.list()) {
+    for (const identity of account.identities) {
+      if (identity.id === undefined || identity.email === undefined || identity.email === '') continue;
+      let smime: IdentityView['smime'] = null;
+      try {
+        const set = await smimeStore().getIdentityCertificates(identity.id);
+        smime = { signing: set.signingDbKey !== null, encryption: set.encryptionDbKey !== null };
+      } catch {
+        // The Experiment failed: the popup says "unknown" rather than guessing.
+      }
+      out.push({ id: identity.id, email: identity.email, name: identity.name ?? '', accountName: account.name, smime });
+    }
+  }
+  return out;
+}
+
+const context: HandlerContext = {
+  enroller,
+  acme,
+  keys,
+  downloads,
+  settings,
+  identities,
+  kick(enrollmentId) {
+    const run = enrollmentId === undefined ? enroller.resumeAll() : enroller.advance(enrollmentId).then(() => undefined);
+    void run.catch((error: unknown) => {
+      console.error('[one-click-smime] enrollment step failed', error);
+    }).finally(() => scheduleWake());
+  },
+};
+
+async function start(): Promise<void> {
+  await migrate(local);
+  await settings();
+  alarms().create(RENEWAL_ALARM, { delayInMinutes: 1, periodInMinutes: 24 * 60 });
+}
+
+const ready = start();
+// Resume after start-up without holding up the listeners that only need storage ready.
+void ready.then(() => {
+  context.kick();
+});
+
+// ---- listeners: synchronous, top level (DESIGN.md: they wake the suspended event page) ----
+
+messenger.messages.onNewMailReceived.addListener(
+  (_folder, messages) => {
+    void ready
+      .then(() => enroller.onNewMail(mailRefs(messages)))
+      .catch((error: unknown) => {
+        console.error('[one-click-smime] new mail handling failed', error);
+      })
+      .finally(() => scheduleWake());
+  },
+  // monitorAllFolders: a challenge filed into Junk or by a filter is still seen.
+  true,
+);
+
+alarms().onAlarm.addListener((alarm) => {
+  if (alarm.name === WAKE_ALARM) void tick();
+  if (alarm.name === RENEWAL_ALARM) void ready.then(() => enroller.checkRenewals());
+});
+
+messenger.runtime.onMessage.addListener((message: unknown) => {
+  // Only our own protocol; returning undefined leaves other messages to other listeners.
+  if (!isEnvelope(message)) return undefined;
+  return ready.then(() => handle(context, message.request)).finally(() => scheduleWake());
+});

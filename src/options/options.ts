@@ -1,21 +1,114 @@
+/**
+ * The options page: writes the user's settings to storage.local `settings`, shows what an
+ * administrator set through managed storage, and refuses to edit when they locked it.
+ * Validation is src/enroll/settings.ts's: what it drops is named back to the user.
+ */
+import { KEY_TYPES, USAGES } from '../enroll/ports';
+import { SANDBOX_DIRECTORY_URL, SETTING_KEYS, effectiveSettings, validSettings, type Settings } from '../enroll/settings';
+import { KEYS } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
 
-const form = document.getElementById('options') as HTMLFormElement;
-const directoryUrl = document.getElementById('directory-url') as HTMLInputElement;
-const saved = document.getElementById('saved') as HTMLParagraphElement;
-
-async function load(): Promise<void> {
-  const stored = await messenger.storage.local.get('directoryUrl');
-  const value: unknown = stored['directoryUrl'];
-  if (typeof value === 'string') directoryUrl.value = value;
+// The caller names the element type it placed in options.html.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+function el<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`options.html has no #${id}`);
+  return found as T;
 }
 
-form.addEventListener('submit', (event) => {
-  event.preventDefault();
-  void messenger.storage.local.set({ directoryUrl: directoryUrl.value }).then(() => {
-    saved.textContent = t('optionsSaved');
-  });
-});
+const input = (id: string): HTMLInputElement => el<HTMLInputElement>(id);
+const select = (id: string): HTMLSelectElement => el<HTMLSelectElement>(id);
+const area = (id: string): HTMLTextAreaElement => el<HTMLTextAreaElement>(id);
 
-localizePage();
-void load();
+function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+/** PEM blocks, one per certificate, from whatever the user pasted. */
+function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function fill(settings: Settings): void {
+  input('directory-url').value = settings.directoryUrl;
+  select('preset').value = settings.directoryUrl === SANDBOX_DIRECTORY_URL ? 'sandbox' : 'custom';
+  input('eab-key-id').value = settings.eabKeyId;
+  input('eab-hmac-key').value = settings.eabHmacKey;
+  select('token-join').value = settings.tokenJoin;
+  select('key-type').value = settings.keyType;
+  select('usage').value = settings.usage;
+  input('ask-before-replying').checked = settings.askBeforeReplying;
+  input('post-after').value = String(settings.postChallengeAfterSeconds);
+  input('validation-timeout').value = String(settings.validationTimeoutMinutes);
+  input('doh-url').value = settings.dohUrl;
+  area('trusted-authserv').value = settings.trustedAuthservIds.join('\n');
+  area('trust-anchors').value = settings.smimeTrustAnchors.join('\n');
+  input('keep-key').checked = settings.keepKey;
+  input('debug-log').checked = settings.debugLog;
+}
+
+function read(): Record<keyof Settings, unknown> {
+  return {
+    directoryUrl: input('directory-url').value.trim(),
+    eabKeyId: input('eab-key-id').value.trim(),
+    eabHmacKey: input('eab-hmac-key').value.trim(),
+    tokenJoin: select('token-join').value,
+    keyType: select('key-type').value,
+    usage: select('usage').value,
+    askBeforeReplying: input('ask-before-replying').checked,
+    postChallengeAfterSeconds: Number(input('post-after').value),
+    validationTimeoutMinutes: Number(input('validation-timeout').value),
+    dohUrl: input('doh-url').value.trim(),
+    trustedAuthservIds: lines(area('trusted-authserv').value),
+    smimeTrustAnchors: pemBlocks(area('trust-anchors').value),
+    keepKey: input('keep-key').checked,
+    debugLog: input('debug-log').checked,
+  };
+}
+
+async function managed(): Promise<Record<string, unknown>> {
+  try {
+    return await messenger.storage.managed.get();
+  } catch {
+    // No enterprise policy for this add-on.
+    return {};
+  }
+}
+
+async function load(): Promise<void> {
+  const stored = await messenger.storage.local.get(KEYS.settings);
+  const settings = effectiveSettings(stored[KEYS.settings], await managed());
+  fill(settings);
+  el('locked').hidden = !settings.locked;
+  el<HTMLFieldSetElement>('fields').disabled = settings.locked;
+  el<HTMLButtonElement>('save').disabled = settings.locked;
+}
+
+function main(): void {
+  localizePage();
+  for (const [id, values] of [['key-type', KEY_TYPES], ['usage', USAGES]] as const) {
+    select(id).replaceChildren(
+      ...values.map((v) => {
+        const option = document.createElement('option');
+        option.value = v;
+        option.textContent = id === 'usage' ? t(`usage_${v}`) : v;
+        return option;
+      }),
+    );
+  }
+  select('preset').addEventListener('change', () => {
+    if (select('preset').value === 'sandbox') input('directory-url').value = SANDBOX_DIRECTORY_URL;
+  });
+  el('options').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const wanted = read();
+    const valid = validSettings(wanted);
+    const dropped = SETTING_KEYS.filter((key) => !(key in valid));
+    void messenger.storage.local.set({ [KEYS.settings]: valid }).then(() => {
+      el('saved').textContent = dropped.length === 0 ? t('optionsSaved') : t('optionsInvalid', dropped.join(', '));
+    });
+  });
+  void load();
+}
+
+main();

@@ -1,0 +1,189 @@
+/**
+ * The enrollment ports over Thunderbird's MailExtension APIs (DESIGN.md, "Thunderbird facts").
+ * Thin on purpose: every decision is in src/enroll and the core folders.
+ */
+import { bytesToBase64 } from '../enroll/encoding';
+import {
+  PortError,
+  type CertStorePort,
+  type DownloadPort,
+  type InstalledCertificate,
+  type MailboxPort,
+  type MailRef,
+  type Notifier,
+  type ReplyPort,
+  type ReplyRequest,
+  type StoragePort,
+  type Usage,
+} from '../enroll/ports';
+import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
+import { parseAddressList } from '../messages/index';
+import { smimeStore } from './smime-store';
+
+export function storageArea(area: messenger.storage.StorageArea): StoragePort {
+  return {
+    get: (keys) => area.get([...keys]),
+    getAll: () => area.get(),
+    set: (items) => area.set(items),
+    remove: (keys) => area.remove([...keys]),
+  };
+}
+
+/** The administrator's policy (enterprise policies → storage.managed); {} when there is none. */
+export async function managedSettings(): Promise<Record<string, unknown>> {
+  try {
+    return await messenger.storage.managed.get();
+  } catch {
+    // No policy installed: Thunderbird rejects the read rather than returning nothing.
+    return {};
+  }
+}
+
+function mailRef(header: messenger.messages.MessageHeader): MailRef {
+  return {
+    id: header.id,
+    headerMessageId: header.headerMessageId,
+    subject: header.subject,
+    author: header.author,
+    date: new Date(header.date).getTime(),
+    ...(header.folder?.path === undefined ? {} : { folder: header.folder.path }),
+  };
+}
+
+export function mailRefs(list: messenger.messages.MessageList): MailRef[] {
+  return list.messages.map(mailRef);
+}
+
+/** Bounds the start-up scan: a challenge is never among thousands of recent mails. */
+const MAX_SCANNED = 500;
+
+export const mailbox: MailboxPort = {
+  async recent(since) {
+    // Only subjects containing "ACME:" (Thunderbird matches decoded subjects); every folder.
+    const first = await messenger.messages.query({ fromDate: new Date(since), subject: 'ACME:' });
+    if (typeof first === 'string') return [];
+    const out = mailRefs(first);
+    let listId = first.id;
+    // Thunderbird ends the list with id null, which the generated types do not admit.
+    while (typeof listId === 'string' && out.length < MAX_SCANNED) {
+      const page = await messenger.messages.continueList(listId);
+      out.push(...mailRefs(page));
+      listId = page.id;
+    }
+    return out;
+  },
+
+  async raw(mail) {
+    const raw = await messenger.messages.getRaw(mail.id, { data_format: 'File' });
+    if (typeof raw === 'string') {
+      const bytes = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i) & 0xff;
+      return bytes;
+    }
+    return new Uint8Array(await raw.arrayBuffer());
+  },
+};
+
+function recipientAddresses(list: messenger.compose.ComposeRecipientList | undefined): string[] {
+  if (list === undefined) return [];
+  const items = Array.isArray(list) ? list : [list];
+  return items.flatMap((item) => {
+    // A contact reference is never what a reply to the CA holds: keep it so it is a mismatch.
+    if (typeof item !== 'string') return [`contact:${item.id}`];
+    try {
+      return parseAddressList(item).map((m) => m.address.toLowerCase());
+    } catch {
+      return [item];
+    }
+  });
+}
+
+/** Line ends and the trailing spaces format=flowed may add are not differences. */
+function normalizeBody(text: string | undefined): string {
+  return (text ?? '').replace(/\r\n?/g, '\n').split('\n').map((line) => line.trimEnd()).join('\n').trim();
+}
+
+/** What the compose window shows that differs from what the flow decided to send. */
+export function composeMismatches(details: messenger.compose.ComposeDetails, request: ReplyRequest): string[] {
+  const out: string[] = [];
+  if (details.identityId !== request.identityId) out.push('identity');
+  if (details.from !== undefined && typeof details.from === 'string') {
+    const from = recipientAddresses(details.from);
+    if (from.length !== 1 || from[0] !== request.expectFrom.toLowerCase()) out.push('from');
+  }
+  const to = recipientAddresses(details.to);
+  if (to.length !== 1 || to[0] !== request.expectTo.toLowerCase()) out.push('to');
+  if (recipientAddresses(details.cc).length > 0) out.push('cc');
+  if (recipientAddresses(details.bcc).length > 0) out.push('bcc');
+  if ((details.subject ?? '').trim() !== request.expectSubject) out.push('subject');
+  if (details.isPlainText !== true) out.push('format');
+  if (normalizeBody(details.plainTextBody) !== normalizeBody(request.body)) out.push('body');
+  return out;
+}
+
+/** Reply in place (In-Reply-To, References, Re: set by Thunderbird), read back, then send. */
+export const reply: ReplyPort = {
+  async send(request) {
+    let tabId: number | undefined;
+    try {
+      const tab = await messenger.compose.beginReply(request.mail.id, 'replyToSender', {
+        identityId: request.identityId,
+        isPlainText: true,
+        plainTextBody: request.body,
+      });
+      tabId = tab.id;
+      if (tabId === undefined) throw new Error('the compose window has no tab id');
+      const mismatch = composeMismatches(await messenger.compose.getComposeDetails(tabId), request);
+      if (mismatch.length > 0) {
+        await messenger.tabs.remove(tabId);
+        return { sent: false, mismatch };
+      }
+      await messenger.compose.sendMessage(tabId, { mode: 'sendNow' });
+      return { sent: true };
+    } catch (error) {
+      if (tabId !== undefined) await messenger.tabs.remove(tabId).catch(() => undefined);
+      throw new PortError('transient', `replying failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  },
+};
+
+export const certStore: CertStorePort = {
+  async importPkcs12(pkcs12, passphrase, email, sha256Fingerprint): Promise<InstalledCertificate> {
+    try {
+      return await smimeStore().importPkcs12(bytesToBase64(pkcs12), passphrase, email, sha256Fingerprint);
+    } catch (error) {
+      throw new PortError('fatal', error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  },
+  async setIdentityCertificates(identityId, cert, usage: Usage) {
+    await smimeStore().setIdentityCertificates(identityId, cert.dbKey, cert.name, usage !== 'encrypt', usage !== 'sign');
+  },
+  async clearIdentityCertificates(identityId, dbKey) {
+    await smimeStore().clearIdentityCertificates(identityId, dbKey);
+  },
+};
+
+export const notifier: Notifier = {
+  async notify(kind, email, detail) {
+    await messenger.notifications.create(`one-click-smime-${kind}-${email}`, {
+      type: 'basic',
+      iconUrl: messenger.runtime.getURL('icons/icon.svg'),
+      title: messenger.i18n.getMessage(noticeTitleKey(kind)),
+      message: messenger.i18n.getMessage(noticeBodyKey(kind), [email, detail ?? '']),
+    });
+  },
+};
+
+export const downloads: DownloadPort = {
+  async offer(filename, bytes, mimeType) {
+    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mimeType }));
+    try {
+      await messenger.downloads.download({ url, filename, saveAs: false, conflictAction: 'uniquify' });
+    } finally {
+      // The download has its own copy once it started; the object URL is not needed after.
+      setTimeout(() => {
+        URL.revokeObjectURL(url);
+      }, 60_000);
+    }
+  },
+};
