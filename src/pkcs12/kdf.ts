@@ -1,8 +1,8 @@
 /**
  * The PKCS#12 key derivation (RFC 7292 Appendix B.2), used for the integrity MAC (B.3 with ID 3)
  * and for the legacy pbeWithSHAAnd… encryption schemes (Appendix C, IDs 1 and 2).
- * Known deviation from nothing; the passphrase is a BMPString with two trailing zero bytes
- * (B.1), which is also what OpenSSL and NSS feed it.
+ * The passphrase is a BMPString with two trailing zero bytes (B.1), which is also what OpenSSL
+ * and NSS feed it.
  */
 import type { SyncHash } from './sha';
 
@@ -30,35 +30,73 @@ function repeatTo(src: Uint8Array, v: number): Uint8Array {
   return out;
 }
 
-/** Derives `n` bytes (RFC 7292 B.2 steps 1–8). */
-export function pkcs12Kdf(hash: SyncHash, password: Uint8Array, salt: Uint8Array, iterations: number, purpose: KdfPurpose, n: number): Uint8Array<ArrayBuffer> {
-  const u = hash.outputLength;
+/** Steps 1–5: D and I = S‖P. */
+function prepare(hash: SyncHash, password: Uint8Array, salt: Uint8Array, purpose: KdfPurpose): { D: Uint8Array; I: Uint8Array } {
   const v = hash.blockLength;
-  const D = new Uint8Array(v).fill(purpose);
   const S = repeatTo(salt, v);
   const P = repeatTo(password, v);
   const I = new Uint8Array(S.length + P.length);
   I.set(S);
   I.set(P, S.length);
-  const out = new Uint8Array(n);
-  const DI = new Uint8Array(v + I.length);
-  for (let produced = 0; produced < n; ) {
-    DI.set(D);
-    DI.set(I, v);
-    const A = hash.iterate(DI, iterations);
-    out.set(A.subarray(0, Math.min(u, n - produced)), produced);
-    produced += u;
-    if (produced >= n) break;
-    // Step 6: I_j = (I_j + B + 1) mod 2^(8v) for each v-byte block, B being A repeated to v bytes.
-    const B = repeatTo(A, v).subarray(0, v);
-    for (let j = 0; j < I.length; j += v) {
-      let carry = 1;
-      for (let k = v - 1; k >= 0; k--) {
-        const sum = I[j + k]! + B[k]! + carry;
-        I[j + k] = sum & 0xff;
-        carry = sum >> 8;
-      }
+  return { D: new Uint8Array(v).fill(purpose), I };
+}
+
+function concat(D: Uint8Array, I: Uint8Array): Uint8Array {
+  const DI = new Uint8Array(D.length + I.length);
+  DI.set(D);
+  DI.set(I, D.length);
+  return DI;
+}
+
+/** Step 6b–c: I_j = (I_j + B + 1) mod 2^(8v) for each v-byte block, B being A repeated to v bytes. */
+function advance(hash: SyncHash, I: Uint8Array, A: Uint8Array): void {
+  const v = hash.blockLength;
+  const B = repeatTo(A, v).subarray(0, v);
+  for (let j = 0; j < I.length; j += v) {
+    let carry = 1;
+    for (let k = v - 1; k >= 0; k--) {
+      const sum = I[j + k]! + B[k]! + carry;
+      I[j + k] = sum & 0xff;
+      carry = sum >> 8;
     }
+  }
+}
+
+/** Derives `n` bytes (RFC 7292 B.2 steps 1–8). */
+export function pkcs12Kdf(hash: SyncHash, password: Uint8Array, salt: Uint8Array, iterations: number, purpose: KdfPurpose, n: number): Uint8Array<ArrayBuffer> {
+  const { D, I } = prepare(hash, password, salt, purpose);
+  const out = new Uint8Array(n);
+  for (let produced = 0; produced < n; produced += hash.outputLength) {
+    const A = hash.iterate(concat(D, I), iterations);
+    out.set(A.subarray(0, Math.min(hash.outputLength, n - produced)), produced);
+    advance(hash, I, A);
+  }
+  return out;
+}
+
+/** Rounds per slice in pkcs12KdfAsync: a few tens of milliseconds of hashing. */
+const SLICE = 25_000;
+
+/**
+ * The same derivation in slices that give the event loop back between them, so that WebCrypto
+ * work started just before (the PBKDF2 of the bags, which runs off the main thread in Node and in
+ * Firefox) proceeds in parallel, and the add-on's background page keeps answering messages.
+ * H^c(x) = H^(c-k)(H^k(x)), so slicing does not change the result.
+ */
+export async function pkcs12KdfAsync(hash: SyncHash, password: Uint8Array, salt: Uint8Array, iterations: number, purpose: KdfPurpose, n: number): Promise<Uint8Array<ArrayBuffer>> {
+  const { D, I } = prepare(hash, password, salt, purpose);
+  const out = new Uint8Array(n);
+  for (let produced = 0; produced < n; produced += hash.outputLength) {
+    let done = Math.min(iterations, SLICE);
+    let A = hash.iterate(concat(D, I), done);
+    while (done < iterations) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      const step = Math.min(iterations - done, SLICE);
+      A = hash.iterate(A, step);
+      done += step;
+    }
+    out.set(A.subarray(0, Math.min(hash.outputLength, n - produced)), produced);
+    advance(hash, I, A);
   }
   return out;
 }

@@ -17,7 +17,7 @@ import { bmpText, children, explicitContent, implicitOctets, octets, oidOf, pars
 import { bmpString, equalBytes, explicit, integer, nullValue, octetString, oid, sequence, setOf, tlv, type Der } from './der';
 import { CertificateError, Pkcs12FormatError, WrongPassphraseError } from './errors';
 import { decryptPkcs8, exportPkcs8 } from './encrypted-key';
-import { bmpPassword, KdfPurpose, pkcs12Kdf } from './kdf';
+import { bmpPassword, KdfPurpose, pkcs12KdfAsync } from './kdf';
 import { describeKey, importPkcs8, keyMatchesCertificate, type KeyDescription, type KeyOptions } from './keys';
 import { DecryptionFailed, decryptWith, encryptLegacy3Des, encryptPbes2, MAX_ITERATIONS, type Encrypted } from './pbe';
 import { checkIterations, checkPassphrase, DEFAULT_ITERATIONS } from './policy';
@@ -72,16 +72,24 @@ export async function buildPkcs12(options: BuildPkcs12Options, crypto: Crypto): 
   const certBags = certificates.map((cert, i) =>
     safeBag(OID.certBag, sequence(oid(OID.x509Certificate), explicit(0, octetString(cert))), i === 0 ? tags : []));
   const certContents = sequence(...certBags);
-  const certsEncrypted = await encryptBag(certContents, passphrase, iterations, legacy, crypto);
-  const encryptedData = sequence(integer(0), sequence(oid(OID.data), certsEncrypted.algorithm, tlv(0x80, certsEncrypted.ciphertext)));
-
+  // The three slow derivations run together: the two bag PBKDF2s in WebCrypto's worker threads,
+  // the MAC key (RFC 7292 B.3: it depends on passphrase and salt only) here in sliced JavaScript.
+  const hash = legacy ? SHA1 : SHA256;
+  const macSalt = crypto.getRandomValues(new Uint8Array(legacy ? 8 : 16));
   const pkcs8 = await exportPkcs8(privateKey, crypto);
+  let certsEncrypted: Encrypted;
   let keyEncrypted: Encrypted;
+  let macKey: Uint8Array<ArrayBuffer>;
   try {
-    keyEncrypted = await encryptBag(pkcs8, passphrase, iterations, legacy, crypto);
+    [certsEncrypted, keyEncrypted, macKey] = await Promise.all([
+      encryptBag(certContents, passphrase, iterations, legacy, crypto),
+      encryptBag(pkcs8, passphrase, iterations, legacy, crypto),
+      pkcs12KdfAsync(hash, bmpPassword(passphrase), macSalt, iterations, KdfPurpose.Mac, hash.outputLength),
+    ]);
   } finally {
     pkcs8.fill(0);
   }
+  const encryptedData = sequence(integer(0), sequence(oid(OID.data), certsEncrypted.algorithm, tlv(0x80, certsEncrypted.ciphertext)));
   const keyContents = sequence(safeBag(OID.pkcs8ShroudedKeyBag, sequence(keyEncrypted.algorithm, octetString(keyEncrypted.ciphertext)), tags));
 
   const authSafe = sequence(
@@ -89,10 +97,7 @@ export async function buildPkcs12(options: BuildPkcs12Options, crypto: Crypto): 
     sequence(oid(OID.data), explicit(0, octetString(keyContents))),
   );
 
-  // RFC 7292 §5.1 / B.3: HMAC over the AuthenticatedSafe octets, key from the PKCS#12 KDF (ID 3).
-  const hash = legacy ? SHA1 : SHA256;
-  const macSalt = crypto.getRandomValues(new Uint8Array(legacy ? 8 : 16));
-  const macKey = pkcs12Kdf(hash, bmpPassword(passphrase), macSalt, iterations, KdfPurpose.Mac, hash.outputLength);
+  // RFC 7292 §5.1 / B.3: HMAC over the AuthenticatedSafe octets.
   const mac = await hmac(crypto, hash, macKey, authSafe);
   macKey.fill(0);
   const macData = sequence(sequence(sequence(oid(legacy ? OID.sha1 : OID.sha256), nullValue()), octetString(mac)), octetString(macSalt), integer(iterations));
@@ -156,7 +161,7 @@ async function verifyMac(macDataNode: Node | undefined, authSafeOctets: Uint8Arr
   const salt = octets(saltNode, 'macSalt');
   const iterations = iterNode ? smallInteger(iterNode, 'MAC iterations') : 1; // RFC 7292 §4: DEFAULT 1
   if (iterations < 1 || iterations > MAX_ITERATIONS) throw new Pkcs12FormatError(`MAC iteration count ${iterations} is outside 1..${MAX_ITERATIONS}`);
-  const key = pkcs12Kdf(hash, bmpPassword(passphrase), salt, iterations, KdfPurpose.Mac, hash.outputLength);
+  const key = await pkcs12KdfAsync(hash, bmpPassword(passphrase), salt, iterations, KdfPurpose.Mac, hash.outputLength);
   const actual = await hmac(crypto, hash, key, authSafeOctets);
   if (!equalBytes(actual, expected)) throw new WrongPassphraseError('pkcs12');
   return { mac: `HMAC-${hash.name}`, iterations };

@@ -68,9 +68,21 @@ function compress1(h: Int32Array): void {
     W[t] = (x << 1) | (x >>> 31);
   }
   let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!;
-  for (let t = 0; t < 80; t++) {
-    const f = t < 20 ? ((b & c) | (~b & d)) + 0x5a827999 : t < 40 ? (b ^ c ^ d) + 0x6ed9eba1 : t < 60 ? ((b & c) | (b & d) | (c & d)) + 0x8f1bbcdc : (b ^ c ^ d) + 0xca62c1d6;
-    const temp = (((a << 5) | (a >>> 27)) + f + e + W[t]!) | 0;
+  // Four loops of 20 rounds, one per round function, rather than a branch per round.
+  for (let t = 0; t < 20; t++) {
+    const temp = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + 0x5a827999 + e + W[t]!) | 0;
+    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = temp;
+  }
+  for (let t = 20; t < 40; t++) {
+    const temp = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + 0x6ed9eba1 + e + W[t]!) | 0;
+    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = temp;
+  }
+  for (let t = 40; t < 60; t++) {
+    const temp = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + 0x8f1bbcdc + e + W[t]!) | 0;
+    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = temp;
+  }
+  for (let t = 60; t < 80; t++) {
+    const temp = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + 0xca62c1d6 + e + W[t]!) | 0;
     e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = temp;
   }
   h[0] = (h[0]! + a) | 0; h[1] = (h[1]! + b) | 0; h[2] = (h[2]! + c) | 0; h[3] = (h[3]! + d) | 0; h[4] = (h[4]! + e) | 0;
