@@ -12,6 +12,7 @@
  * Deviations, all on the side of caution:
  * - A successful response without Replay-Nonce is accepted (the request did succeed); the pool
  *   then asks newNonce. Only a newNonce answer without a nonce is a protocol error.
+ * - Redirects are not followed but refused as a protocol error.
  * - Bodies over {@link DEFAULT_MAX_RESPONSE_BYTES} are refused, whatever Content-Length says.
  * - Resource URLs must be https (plain http only when the caller allows it, for loopback tests).
  *
@@ -320,7 +321,12 @@ export class AcmeHttp {
     let body: Uint8Array;
     this.count++;
     try {
-      response = await this.fetchFn(url, { ...init, signal: combined, redirect: 'error', cache: 'no-store' });
+      // RFC 8555 resources never redirect; following one could carry a signed request elsewhere.
+      response = await this.fetchFn(url, { ...init, signal: combined, redirect: 'manual', cache: 'no-store' });
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new AcmeProtocolError('unexpected-status', `the server redirected (HTTP ${response.status}); ACME resources never do`, request, response.status);
+      }
       body = await this.readBody(response, request, combined);
     } catch (error) {
       this.onRequest?.({ method, url, status: 0, attempt });

@@ -225,6 +225,15 @@ describe('bad input from the server is a typed error', () => {
     expect(((await failure(client().downloadCertificate(`${BASE}/acme/cert/1`))) as AcmeProtocolError).violation).toBe('wrong-content-type');
   });
 
+  it('a redirect, refused rather than followed', async () => {
+    server.on('POST', '/acme/order/1', { status: 302, location: 'https://elsewhere.test/steal' });
+    const error = (await failure(client().getOrder(ORDER))) as AcmeProtocolError;
+    expect(error.violation).toBe('unexpected-status');
+    expect(error.httpStatus).toBe(302);
+    expect(server.requests.filter((r) => r.url.startsWith('https://elsewhere.test'))).toHaveLength(0);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('missing Location on a new order', async () => {
     server.on('POST', '/acme/new-order', { status: 201, json: fixture('order-pending-email.json') });
     const error = (await failure(client().newOrder([{ type: 'dns', value: 'a.test' }]))) as AcmeProtocolError;
