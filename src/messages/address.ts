@@ -114,6 +114,8 @@ function addrSpec(tokens: readonly Token[]): { address: string; local: string; d
   }
   if (domainTokens[0]?.kind !== 'literal' && !/^[^.]+(?:\.[^.]+)*$/.test(domain)) throw new AddressParseError(`"${domain}" is not a domain`);
   if (local === '') throw new AddressParseError('empty local part');
+  // Control characters have no place in an address we might write into a reply's header.
+  if ([...local, ...domain].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new AddressParseError('control characters in an address');
   const utfLocal = binaryToUtf8(local);
   const utfDomain = binaryToUtf8(domain).toLowerCase();
   const shownLocal = quoteLocal(utfLocal);

@@ -6,7 +6,8 @@
  *
  * The authenticity policy (documented in docs/MESSAGES.md):
  * - DKIM: a `pass` whose `d=` is the From domain or a non-public-suffix parent of it, whose
- *   `h=` covers From, To, Subject, Date, Message-ID and Auto-Submitted, and whose key is not in
+ *   `h=` covers From, To, Subject, Date, Message-ID and Auto-Submitted (and Reply-To when the
+ *   mail has one: it decides where the answer goes), and whose key is not in
  *   testing mode (`t=y`).
  * - S/MIME: a signature that verifies, by a certificate whose rfc822Name equals From, chaining
  *   to a configured trust anchor, whose signed part repeats From, To and Subject (header
@@ -153,6 +154,12 @@ function headersProtected(mail: ChallengeMail, inner: ParsedMessage | null): boo
     const innerFrom = parseAddressList(unfold(from.value));
     const innerTo = parseAddressList(unfold(to.value));
     const token = tokenFromSubject(decodedValue(subject));
+    // Where the answer goes must be signed too: an outer Reply-To needs an equal inner one.
+    if (mail.replyTo.length > 0) {
+      const replyTo = one('reply-to');
+      const inner = replyTo ? parseAddressList(unfold(replyTo.value)) : [];
+      if (inner.length !== 1 || !sameAddress(inner[0]!.address, mail.replyTo[0]!.address)) return false;
+    }
     return innerFrom.length === 1 && innerTo.length === 1 && sameAddress(innerFrom[0]!.address, mail.from.address) && sameAddress(innerTo[0]!.address, mail.to.address) && token.ok && token.token === mail.tokenPart1;
   } catch {
     return false;
@@ -161,15 +168,20 @@ function headersProtected(mail: ChallengeMail, inner: ParsedMessage | null): boo
 
 type Authentication = { readonly ok: true; readonly by: AuthenticatedBy; readonly as: string } | { readonly ok: false; readonly reasons: Refusal[] };
 
-function covers(signedHeaders: readonly string[]): string[] {
-  return REQUIRED_SIGNED_HEADERS.filter((h) => !signedHeaders.includes(h));
+/**
+ * The required fields a signature's h= lacks. Reply-To, when the mail has one, is required too:
+ * it decides where our answer goes (RFC 8823 §3.1 asks the CA to sign it).
+ */
+function missingSignedHeaders(mail: ChallengeMail, signedHeaders: readonly string[]): string[] {
+  const required: string[] = [...REQUIRED_SIGNED_HEADERS, ...(mail.message.all('reply-to').length > 0 ? ['reply-to'] : [])];
+  return required.filter((h) => !signedHeaders.includes(h));
 }
 
 /** The authenticity policy (see the module comment). */
 export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], smime: SmimeResult, authres: AuthenticationResults | null): Authentication {
   const fromDomain = domainOf(mail.from.address);
   for (const r of dkim) {
-    if (r.result === 'pass' && r.domain !== null && isAlignedSigningDomain(r.domain, fromDomain) && covers(r.signedHeaders).length === 0 && !r.testing) {
+    if (r.result === 'pass' && r.domain !== null && isAlignedSigningDomain(r.domain, fromDomain) && missingSignedHeaders(mail, r.signedHeaders).length === 0 && !r.testing) {
       return { ok: true, by: 'dkim', as: r.domain };
     }
   }
@@ -184,7 +196,7 @@ export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], s
       const b = ar.properties['header.b'];
       const s = ar.properties['header.s']?.toLowerCase();
       const ours = dkim.find((r) => r.domain === d && (s === undefined || r.selector === s) && (b === undefined || (b.length >= 8 && (r.signature ?? '').startsWith(b))));
-      if (ours && ours.result === 'temperror' && isAlignedSigningDomain(d, fromDomain) && covers(ours.signedHeaders).length === 0) {
+      if (ours && ours.result === 'temperror' && isAlignedSigningDomain(d, fromDomain) && missingSignedHeaders(mail, ours.signedHeaders).length === 0) {
         return { ok: true, by: 'authentication-results', as: authres.authservId };
       }
     }
@@ -206,7 +218,7 @@ export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], s
   for (const r of dkim) {
     if (r.result === 'pass' && r.domain !== null) {
       if (!isAlignedSigningDomain(r.domain, fromDomain)) add('dkim-unaligned', `The DKIM signature is by ${r.domain}, which is not the sender's domain ${fromDomain}.`);
-      else if (covers(r.signedHeaders).length > 0) add('dkim-headers-unsigned', `The DKIM signature by ${r.domain} does not cover ${covers(r.signedHeaders).join(', ')}.`);
+      else if (missingSignedHeaders(mail, r.signedHeaders).length > 0) add('dkim-headers-unsigned', `The DKIM signature by ${r.domain} does not cover ${missingSignedHeaders(mail, r.signedHeaders).join(', ')}.`);
       else if (r.testing) add('dkim-testing-key', `The DKIM key of ${r.domain} is marked as testing only (t=y), which counts as unsigned.`);
     } else if (r.result === 'temperror') add('dkim-temperror', `The DKIM key could not be fetched for now (${r.reason}); try again later.`);
     else add('dkim-failed', `The DKIM signature${r.domain ? ` by ${r.domain}` : ''} is not valid: ${r.reason}.`);

@@ -156,3 +156,14 @@ describe('challenge check: matching the pending challenge', () => {
     expect(await codes('this is not a mail\r\n\r\n')).toEqual(['malformed-message']);
   });
 });
+
+describe('challenge check: Reply-To decides where the answer goes', () => {
+  it('mailauth-rsa-relaxed-reply_to_unsigned: refused; signed: answered, to the Reply-To', async () => {
+    const mail = challengeMail({ extraHeaders: ['Reply-To: <replies@ca.example>'] });
+    expect(await codes(await signWithMailauth(mail, { key: rsa }))).toEqual(['dkim-headers-unsigned']);
+    const signed = await signWithMailauth(mail, { key: rsa, headerList: 'From:To:Subject:Date:Message-ID:Auto-Submitted:Reply-To' });
+    const v = await inspectChallengeMail(signed, expectation, env());
+    expect(v.verdict).toBe('answer');
+    expect(v.mail?.replyTo.map((m) => m.address)).toEqual(['replies@ca.example']);
+  });
+});
