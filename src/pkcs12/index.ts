@@ -16,4 +16,4 @@ export { DEFAULT_ITERATIONS } from './policy';
 export { MAX_ITERATIONS } from './pbe';
 export { certificateDer, inspectCertificate, type CertificateAddress, type CertificateSummary } from './inspect';
 export { generatePassphrase } from './passphrase';
-export { pemDecode, pemDecodeAll, pemEncode, PemError, type PemBlock } from './pem';
+export { certificatesFromPem, PEM_LABEL, pemDecode, pemDecodeAll, pemEncode, pemEncodeChain, PemError, type PemBlock } from './pem';

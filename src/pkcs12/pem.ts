@@ -51,3 +51,24 @@ export function pemDecode(text: string, label: string): Uint8Array<ArrayBuffer> 
   if (blocks.length !== 1 || !blocks[0]) throw new PemError(`expected one "${label}" PEM block, found ${blocks.length}`);
   return blocks[0].der;
 }
+
+/** The RFC 7468 labels this project reads and writes. */
+export const PEM_LABEL = {
+  certificate: 'CERTIFICATE', // RFC 7468 §5
+  certificateRequest: 'CERTIFICATE REQUEST', // §7
+  encryptedPrivateKey: 'ENCRYPTED PRIVATE KEY', // §11
+  privateKey: 'PRIVATE KEY', // §10 — read only: this module never writes a key in the clear
+  publicKey: 'PUBLIC KEY', // §13
+} as const;
+
+/** A chain as PEM, in the order given (leaf first for an ACME chain, RFC 8555 §7.4.2). */
+export function pemEncodeChain(certificates: readonly Uint8Array[]): string {
+  return certificates.map((der) => pemEncode(PEM_LABEL.certificate, der)).join('');
+}
+
+/** Every CERTIFICATE block of a PEM text, in order; other blocks are skipped; none at all is an error. */
+export function certificatesFromPem(text: string): Uint8Array<ArrayBuffer>[] {
+  const certificates = pemDecodeAll(text).filter((b) => b.label === PEM_LABEL.certificate).map((b) => b.der);
+  if (certificates.length === 0) throw new PemError('no CERTIFICATE PEM block');
+  return certificates;
+}

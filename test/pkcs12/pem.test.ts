@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pemDecode, pemDecodeAll, pemEncode, PemError } from '../../src/pkcs12/pem';
+import { certificatesFromPem, pemDecode, pemDecodeAll, pemEncode, pemEncodeChain, PemError } from '../../src/pkcs12/pem';
+import { makeTestCa } from '../helpers/openssl';
 
 const dir = mkdtempSync(join(tmpdir(), 'pem-test-'));
 afterAll(() => {
@@ -30,5 +31,23 @@ describe('PEM (RFC 7468)', () => {
     expect(() => pemDecode(chain, 'CERTIFICATE')).toThrow(/found 2/);
     expect(() => pemDecodeAll('-----BEGIN A-----\nAQID\n-----END B-----')).toThrow(PemError);
     expect(() => pemDecodeAll('-----BEGIN A-----\nA*ID\n-----END A-----')).toThrow(/base64/);
+  });
+});
+
+describe('PEM chains', () => {
+  it('writes a chain OpenSSL splits into the same certificates, and reads it back in order', () => {
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    const a = makeTestCa(join(dir, 'a'), 'Chain A');
+    const first = pemDecode(a.certPem, 'CERTIFICATE');
+    const b = makeTestCa(join(dir, 'b'), 'Chain B');
+    const second = pemDecode(b.certPem, 'CERTIFICATE');
+    const chain = pemEncodeChain([first, second]);
+    writeFileSync(join(dir, 'chain.pem'), chain);
+    const split = execFileSync('openssl', ['crl2pkcs7', '-nocrl', '-certfile', join(dir, 'chain.pem')]);
+    const listed = execFileSync('openssl', ['pkcs7', '-print_certs', '-noout'], { input: split, encoding: 'utf8' });
+    expect(listed.match(/subject=CN ?= ?Chain [AB]/g)).toEqual(['subject=CN = Chain A', 'subject=CN = Chain B']);
+    expect(certificatesFromPem(`junk\n${chain}`)).toEqual([first, second]);
+    expect(() => certificatesFromPem(pemEncode('PUBLIC KEY', new Uint8Array([1])))).toThrow(PemError);
   });
 });
