@@ -155,9 +155,12 @@ export class AcmeClient {
     return order.waitForOrder(this.ctx, url, target, options);
   }
 
-  /** RFC 8555 §7.4: sends the DER CSR. */
-  finalize(orderOrUrl: Order | string, csrDer: Uint8Array, signal?: AbortSignal): Promise<Order> {
-    return order.finalizeOrder(this.ctx, orderOrUrl, csrDer, signal);
+  /**
+   * RFC 8555 §7.4: sends the DER CSR. `target`: the order, `{finalize, url?}`, or the
+   * finalize URL as a string (not the order URL).
+   */
+  finalize(target: order.FinalizeTarget, csrDer: Uint8Array, signal?: AbortSignal): Promise<Order> {
+    return order.finalizeOrder(this.ctx, target, csrDer, signal);
   }
 
   getAuthorization(url: string, signal?: AbortSignal): Promise<Authorization> {

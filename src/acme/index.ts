@@ -40,7 +40,7 @@ export type { EabAlgorithm, ExternalAccountBinding } from './jws';
 export type { Clock, RequestEvent, RetryPolicy } from './http';
 export { DEFAULT_RETRY, DEFAULT_MAX_RESPONSE_BYTES, systemClock } from './http';
 export { DEFAULT_POLL, type PollProgress, type PollSettings, type WaitOptions } from './poll';
-export type { NewOrderOptions } from './order';
+export type { FinalizeTarget, NewOrderOptions } from './order';
 export type { RevokeBy } from './revoke';
 export { ChallengeRegistry, defaultChallengeRegistry, isTokenChallenge, type ChallengePlugin, type TokenChallenge } from './challenges';
 export { EMAIL_REPLY_00, emailReply00, isEmailReplyChallenge, type EmailReplyChallenge } from './challenges/email-reply';

@@ -50,15 +50,25 @@ export async function getOrder(ctx: AcmeContext, url: string, signal?: AbortSign
   return orderFrom(ctx, response, url);
 }
 
+/** What finalize needs: the order, or at least its finalize URL (the order URL then comes from Location). */
+export type FinalizeTarget = Order | { readonly finalize: string; readonly url?: string } | string;
+
 /**
- * finalize (RFC 8555 §7.4): sends the DER CSR; answers with the order, usually `processing`
- * or already `valid`. `order` may be the order or its URL (one extra request to read `finalize`).
+ * finalize (RFC 8555 §7.4): sends the DER CSR to the order's finalize URL; answers with the
+ * order, usually `processing` or already `valid`. `target` is the order, or `{finalize, url?}`,
+ * or the finalize URL itself as a string (never the order URL). Without the order URL, the
+ * answer's Location names the order (RFC 8555 §7.4 shows it; Pebble and Boulder send it).
  */
-export async function finalizeOrder(ctx: AcmeContext, order: Order | string, csrDer: Uint8Array, signal?: AbortSignal): Promise<Order> {
-  const current = typeof order === 'string' ? await getOrder(ctx, order, signal) : order;
-  const response = await postAsAccount(ctx, current.finalize, { json: { csr: base64UrlEncode(csrDer) } }, signal);
-  // §7.4: the answer is the updated order; its URL is the order's, whatever Location says.
-  return orderFrom(ctx, response, current.url);
+export async function finalizeOrder(ctx: AcmeContext, target: FinalizeTarget, csrDer: Uint8Array, signal?: AbortSignal): Promise<Order> {
+  const finalizeUrl = typeof target === 'string' ? target : target.finalize;
+  const known = typeof target === 'string' ? undefined : target.url;
+  const response = await postAsAccount(ctx, finalizeUrl, { json: { csr: base64UrlEncode(csrDer) } }, signal);
+  const orderUrl = known ?? ctx.http.location(response);
+  const order = orderFrom(ctx, response, orderUrl);
+  if (order.finalize !== ctx.http.checkUrl(finalizeUrl, 'finalize')) {
+    throw new AcmeProtocolError('invalid-field', `the finalize answer is an order finalized at ${order.finalize}, not ${finalizeUrl}`, response.request, response.status);
+  }
+  return order;
 }
 
 /** The order statuses from which `target` can still be reached without the client doing anything. */

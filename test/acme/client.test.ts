@@ -232,11 +232,23 @@ describe('orders, authorizations, challenges', () => {
     expect(error.problem?.type).toBe('urn:ietf:params:acme:error:unauthorized');
   });
 
-  it('finalizes by order URL with one extra GET to learn the finalize URL', async () => {
-    server.on('POST', '/acme/order/1', { json: fixture('order-ready.json') });
-    server.on('POST', '/acme/order/1/finalize', { json: fixture('order-valid.json') });
-    const done = await client({ accountUrl: `${BASE}/acme/acct/1` }).finalize(`${BASE}/acme/order/1`, new Uint8Array([1]));
+  it('finalizes at a bare finalize URL, learning the order URL from Location, with no extra request', async () => {
+    server.on('POST', '/acme/order/1/finalize', { json: fixture('order-valid.json'), location: `${BASE}/acme/order/1` });
+    const acme = client({ accountUrl: `${BASE}/acme/acct/1` });
+    const done = await acme.finalize(`${BASE}/acme/order/1/finalize`, new Uint8Array([1]));
     expect(done).toMatchObject({ url: `${BASE}/acme/order/1`, status: 'valid' });
+    expect(server.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual(['/acme/new-account', '/acme/order/1/finalize']);
+    // Without Location and without the order URL, nobody can say which order this is.
+    server.on('POST', '/acme/order/1/finalize', { json: fixture('order-valid.json') });
+    const error = (await acme.finalize({ finalize: `${BASE}/acme/order/1/finalize` }, new Uint8Array([1])).catch((e: unknown) => e)) as AcmeProtocolError;
+    expect(error.violation).toBe('missing-location');
+  });
+
+  it('refuses a finalize answer that is some other order', async () => {
+    server.on('POST', '/acme/order/1/finalize', { json: { ...fixture('order-valid.json'), finalize: `${BASE}/acme/order/2/finalize` } });
+    const acme = client({ accountUrl: `${BASE}/acme/acct/1` });
+    const order = { url: `${BASE}/acme/order/1`, finalize: `${BASE}/acme/order/1/finalize` };
+    await expect(acme.finalize(order, new Uint8Array([1]))).rejects.toThrow(/finalized at .*order\/2/);
   });
 
   it('rejects an email-reply-00 challenge whose "from" is not a bare address', async () => {
