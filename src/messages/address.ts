@@ -96,6 +96,14 @@ function quoteLocal(local: string): string {
   return DOT_ATOM.test(local) ? local : `"${local.replace(/(["\\])/g, '\\$1')}"`;
 }
 
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** addr-spec (RFC 5322 §3.4.1) from its tokens. */
 function addrSpec(tokens: readonly Token[]): { address: string; local: string; domain: string } {
   const at = tokens.findIndex((t) => isSpecial(t, '@'));
@@ -115,7 +123,7 @@ function addrSpec(tokens: readonly Token[]): { address: string; local: string; d
   if (domainTokens[0]?.kind !== 'literal' && !/^[^.]+(?:\.[^.]+)*$/.test(domain)) throw new AddressParseError(`"${domain}" is not a domain`);
   if (local === '') throw new AddressParseError('empty local part');
   // Control characters have no place in an address we might write into a reply's header.
-  if ([...local, ...domain].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new AddressParseError('control characters in an address');
+  if (hasControlCharacter(local) || hasControlCharacter(domain)) throw new AddressParseError('control characters in an address');
   const utfLocal = binaryToUtf8(local);
   const utfDomain = binaryToUtf8(domain).toLowerCase();
   const shownLocal = quoteLocal(utfLocal);

@@ -93,3 +93,9 @@ describe('RFC 5322 address lists', () => {
     expect(() => parseAddressList('no-at-sign')).toThrowError(AddressParseError);
   });
 });
+
+describe('addresses we might write into a reply', () => {
+  it('refuses control characters in an address', () => {
+    expect(() => parseAddressList('<a\x01b@example.org>')).toThrowError(/control characters/);
+  });
+});
