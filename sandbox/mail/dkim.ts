@@ -28,7 +28,25 @@ export class DkimSignError extends Error {
   override readonly name = 'DkimSignError';
 }
 
-export async function makeDkimKey(domain: string, selector: string): Promise<DkimKey> {
+/**
+ * Keys already made in this process, by owner name. RSA key generation costs up to a second on a
+ * loaded machine; several sandboxes in one test process share keys (they are test-only and never
+ * leave memory, except as the public records).
+ */
+const keyCache = new Map<string, Promise<DkimKey>>();
+
+export function makeDkimKey(domain: string, selector: string): Promise<DkimKey> {
+  const name = `${selector}._domainkey.${domain}`;
+  let key = keyCache.get(name);
+  if (!key) {
+    key = generateDkimKey(domain, selector);
+    keyCache.set(name, key);
+    key.catch(() => keyCache.delete(name));
+  }
+  return key;
+}
+
+async function generateDkimKey(domain: string, selector: string): Promise<DkimKey> {
   const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'der' },

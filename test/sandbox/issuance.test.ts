@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox, type SandboxUser } from '../../sandbox/index';
 import { makeTempDir } from '../helpers/process';
 import { openssl } from '../helpers/openssl';
-import { makeCsr, responseValue, TestAcmeClient, b64 } from './acme-test-client';
-import { armour, challengeMails, sendReply, type InboxMessage } from './mailbox';
+import { makeCsr, responseValue, b64 } from './acme-test-client';
+import { armour, sendReply, type InboxMessage } from './mailbox';
+import { mailFor, order, type Prepared } from './flow';
 
 let sandbox: Sandbox;
 let alice: SandboxUser;
@@ -31,30 +32,10 @@ afterAll(async () => {
   console.log(`sandbox start+stop ms=${Math.round(startMs + stopMs)} (start ${Math.round(startMs)}, stop ${Math.round(stopMs)})`);
 });
 
-interface Prepared {
-  client: TestAcmeClient;
-  orderUrl: string;
-  authzUrl: string;
-  challenge: { url: string; token: string; from: string; type: string };
-  mail: InboxMessage;
-  tokenPart1: string;
-}
-
 /** Account, order for alice, authorization fetched (on-fetch sends the mail), mail read over IMAP. */
-async function prepare(): Promise<Prepared> {
-  const client = new TestAcmeClient(sandbox);
-  expect((await client.newAccount()).status).toBe(201);
-  const order = await client.newOrder([alice.email]);
-  expect(order.status, order.text).toBe(201);
-  const authzUrl = (order.json!['authorizations'] as string[])[0]!;
-  const authz = await client.get(authzUrl);
-  const challenge = (authz.json!['challenges'] as Prepared['challenge'][])[0]!;
-  const sent = sandbox.challengesSent().filter((c) => c.authzUrl === authzUrl);
-  expect(sent).toHaveLength(1);
-  const mail = (await challengeMails(sandbox, alice)).find((m) => m.messageId === sent[0]!.messageId);
-  expect(mail, 'challenge mail in alice\'s INBOX').toBeDefined();
-  const tokenPart1 = mail!.subject.slice('ACME: '.length).replace(/\s+/g, '');
-  return { client, orderUrl: order.headers.get('location')!, authzUrl, challenge, mail: mail!, tokenPart1 };
+async function prepare(): Promise<Prepared & { mail: InboxMessage; tokenPart1: string }> {
+  const p = await order(sandbox, alice);
+  return { ...p, ...(await mailFor(sandbox, alice, p.authzUrl)) };
 }
 
 describe('sandbox issuance over IMAP and SMTP', () => {
@@ -78,7 +59,7 @@ describe('sandbox issuance over IMAP and SMTP', () => {
       const ready = await p.client.pollUntil(p.orderUrl, (o) => o['status'] !== 'pending');
       expect(ready['status']).toBe('ready');
       const csr = await makeCsr({ emails: [alice.email] });
-      const finalized = await p.client.post(ready['finalize'] as string, { csr: b64(csr.der) });
+      const finalized = await p.client.post(p.finalizeUrl, { csr: b64(csr.der) });
       expect(finalized.status, finalized.text).toBe(200);
       const valid = await p.client.pollUntil(p.orderUrl, (o) => o['status'] === 'valid');
       const download = await p.client.get(valid['certificate'] as string);
