@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,11 +13,13 @@ afterAll(() => {
   tmp.remove();
 });
 
-/** Runs `openssl req -verify -text` on a DER CSR; throws if OpenSSL rejects the signature. */
+/** Runs `openssl req -verify` and `-text` on a DER CSR; throws unless OpenSSL says the signature verifies. */
 function opensslText(der: Uint8Array, name: string): string {
   const path = join(tmp.path, `${name}.pem`);
   writeFileSync(path, pemEncode('CERTIFICATE REQUEST', der));
-  openssl(['req', '-in', path, '-verify', '-noout']);
+  // OpenSSL 3.0 exits 0 even when the self-signature fails; only its message tells.
+  const verify = spawnSync('openssl', ['req', '-in', path, '-verify', '-noout'], { encoding: 'utf8' });
+  if (!verify.stderr.includes('self-signature verify OK')) throw new Error(`openssl req -verify: ${verify.stderr}`);
   return openssl(['req', '-in', path, '-noout', '-text', '-nameopt', 'utf8']);
 }
 
@@ -75,6 +78,12 @@ describe('createCsr (RFC 2986) read back by OpenSSL', () => {
     const text = opensslText(await createCsr({ keys: await keyOf('P-256'), emails: [long], usage: 'sign' }, crypto), 'long');
     expect(text).toMatch(/Subject:\s*\n/);
     expect(text).toContain(`X509v3 Subject Alternative Name: critical\n                    email:${long}`);
+  });
+
+  it('is really checked by OpenSSL: a request with one flipped signature byte fails -verify', async () => {
+    const csr = await createCsr({ keys: await keyOf('RSA-2048'), emails: ['alice@example.org'], usage: 'sign' }, crypto);
+    csr[csr.length - 10]! ^= 0x01;
+    expect(() => opensslText(csr, 'tampered')).toThrow(/verify|signature/i);
   });
 
   it('refuses addresses that are not mailboxes, naming the address and the reason', async () => {
