@@ -1,5 +1,5 @@
 /**
- * Orders (RFC 8555 §7.4, §7.1.3) and finalization with a CSR (§7.4), and waiting for an order
+ * Orders (RFC 8555 §7.4, §7.1.3; `replaces` of RFC 9773 §5) and finalization with a CSR (§7.4), and waiting for an order
  * to become ready or valid (§7.4, polling per ./poll.ts).
  *
  * Identifiers are passed through as given: `email` (RFC 8823 §2) for the add-on, `dns` and `ip`
@@ -17,6 +17,12 @@ export interface NewOrderOptions {
   /** RFC 3339 dates (§7.4); most CAs ignore or refuse them. */
   readonly notBefore?: string;
   readonly notAfter?: string;
+  /**
+   * RFC 9773 §5: the certID (see renewalCertId) of the certificate this order renews, so the CA
+   * can link them (and exempt the renewal from some rate limits). Only send it to a CA whose
+   * directory offers renewalInfo; others may refuse the unknown field.
+   */
+  readonly replaces?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -31,6 +37,7 @@ export async function newOrder(ctx: AcmeContext, identifiers: readonly Identifie
   const payload: Record<string, unknown> = { identifiers: identifiers.map((i) => ({ type: i.type, value: i.value })) };
   if (options.notBefore !== undefined) payload['notBefore'] = options.notBefore;
   if (options.notAfter !== undefined) payload['notAfter'] = options.notAfter;
+  if (options.replaces !== undefined) payload['replaces'] = options.replaces;
   const response = await postAsAccount(ctx, url, { json: payload }, options.signal);
   const order = orderFrom(ctx, response, ctx.http.location(response));
   // An order for other identifiers than asked would have the user prove (and the CA certify)

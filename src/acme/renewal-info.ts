@@ -4,7 +4,7 @@
  *
  * certID (§4.1) = base64url(AKI keyIdentifier) "." base64url(serial number DER content octets,
  * including a leading zero byte when the high bit is set).
- * Deviation: the `replaces` field of newOrder (§5) is not sent; the add-on renews by a new order.
+ * The `replaces` field of newOrder (§5) takes this certID: see NewOrderOptions.replaces.
  */
 import { AuthorityKeyIdentifier } from 'pkijs';
 import { base64UrlEncode } from '../shared/base64url';

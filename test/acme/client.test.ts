@@ -261,6 +261,19 @@ describe('orders, authorizations, challenges', () => {
     expect((error as AcmeProtocolError).violation).toBe('invalid-field');
   });
 
+  it('sends notBefore, notAfter and the RFC 9773 §5 replaces certID when asked', async () => {
+    server.on('POST', '/acme/new-order', { status: 201, json: fixture('order-pending-email.json'), location: `${BASE}/acme/order/1` });
+    await client({ accountUrl: `${BASE}/acme/acct/1` }).newOrder([{ type: 'email', value: 'alice@example.test' }], {
+      replaces: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE', notBefore: '2026-12-01T00:00:00Z', notAfter: '2027-12-01T00:00:00Z',
+    });
+    expect(server.seen('/acme/new-order')[0]?.payload).toEqual({
+      identifiers: [{ type: 'email', value: 'alice@example.test' }],
+      notBefore: '2026-12-01T00:00:00Z',
+      notAfter: '2027-12-01T00:00:00Z',
+      replaces: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE',
+    });
+  });
+
   it('refuses a new order for identifiers other than those asked for', async () => {
     const order = fixture('order-pending-email.json');
     server.on('POST', '/acme/new-order', { status: 201, json: { ...order, identifiers: [{ type: 'email', value: 'mallory@example.test' }] }, location: `${BASE}/acme/order/1` });
