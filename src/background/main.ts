@@ -17,6 +17,10 @@ import { certStore, downloads, mailRefs, mailbox, managedSettings, notifier, rep
 import { smimeStore } from './smime-store';
 import { alarms } from './alarms';
 
+const manifest = messenger.runtime.getManifest();
+// The E2E harness waits for this line (test/e2e/addon-loads.test.ts).
+console.info(`${manifest.name} ${manifest.version}: background started`);
+
 const WAKE_ALARM = 'enroll-wake';
 const RENEWAL_ALARM = 'renewal-check';
 

@@ -1,0 +1,42 @@
+/** The read-back check before a reply is sent: anything unexpected keeps it unsent. */
+import { describe, expect, it } from 'vitest';
+import { composeMismatches } from '../../src/background/messenger-ports';
+import type { ReplyRequest } from '../../src/enroll/ports';
+
+const request: ReplyRequest = {
+  mail: { id: 1, headerMessageId: '<c@ca.test>', subject: 'ACME: abc', author: 'acme@ca.test', date: 0 },
+  identityId: 'id1',
+  body: '-----BEGIN ACME RESPONSE-----\nVALUE\n-----END ACME RESPONSE-----\n',
+  expectTo: 'acme@ca.test',
+  expectSubject: 'Re: ACME: abc',
+  expectFrom: 'alice@example.test',
+};
+
+const good: messenger.compose.ComposeDetails = {
+  identityId: 'id1',
+  from: 'Alice <alice@example.test>',
+  to: ['CA <acme@ca.test>'],
+  cc: [],
+  bcc: [],
+  subject: 'Re: ACME: abc',
+  isPlainText: true,
+  plainTextBody: '-----BEGIN ACME RESPONSE-----\r\nVALUE \r\n-----END ACME RESPONSE-----\r\n\r\n',
+};
+
+describe('compose read-back', () => {
+  it('accepts the reply Thunderbird prepared as asked (line ends and flowed spaces aside)', () => {
+    expect(composeMismatches(good, request)).toEqual([]);
+  });
+
+  it('names every difference', () => {
+    expect(composeMismatches({ ...good, identityId: 'id2' }, request)).toEqual(['identity']);
+    expect(composeMismatches({ ...good, from: 'mallory@example.test' }, request)).toEqual(['from']);
+    expect(composeMismatches({ ...good, to: ['acme@ca.test', 'other@x.test'] }, request)).toEqual(['to']);
+    expect(composeMismatches({ ...good, to: 'attacker@evil.test' }, request)).toEqual(['to']);
+    expect(composeMismatches({ ...good, cc: ['spy@evil.test'] }, request)).toEqual(['cc']);
+    expect(composeMismatches({ ...good, bcc: 'spy@evil.test' }, request)).toEqual(['bcc']);
+    expect(composeMismatches({ ...good, subject: 'Re: ACME: abd' }, request)).toEqual(['subject']);
+    expect(composeMismatches({ ...good, isPlainText: false }, request)).toEqual(['format']);
+    expect(composeMismatches({ ...good, plainTextBody: `> quoted\n${good.plainTextBody ?? ''}` }, request)).toEqual(['body']);
+  });
+});
