@@ -36,8 +36,9 @@ const HUNG = Symbol('hung');
 
 function describeInput(input: unknown): string {
   if (input instanceof Uint8Array) return `bytes ${Buffer.from(input).toString('hex')}`.slice(0, 300);
-  // String(): JSON.stringify gives undefined for undefined, whatever its typing says.
-  return String(JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))).slice(0, 300);
+  // JSON.stringify gives undefined for undefined, whatever its typing says.
+  const text = JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)) as string | undefined;
+  return (text ?? 'undefined').slice(0, 300);
 }
 
 /**
