@@ -94,6 +94,7 @@ export function describeKeyInfo(der: Uint8Array, kind: 'private' | 'public'): Ke
  * Imports a PKCS#8 PrivateKeyInfo and recovers its public half (needed for a CSR).
  * The public key comes from the private key's JWK with the private members removed, which needs
  * an extractable import; when the caller wants a non-extractable key, it is imported once more.
+ * `der` is key material: it is wiped (zero-filled) once imported, so pass a copy to keep it.
  */
 export async function importPkcs8(der: Uint8Array<ArrayBuffer>, crypto: Crypto, options: KeyOptions = {}): Promise<CryptoKeyPair> {
   let desc: KeyDescription;
