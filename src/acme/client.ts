@@ -117,6 +117,7 @@ export class AcmeClient {
     return account.findAccount(this.ctx, signal);
   }
 
+  /** The account's current state (POST-as-GET to its URL, RFC 8555 §7.3.2 / §6.3). */
   getAccount(signal?: AbortSignal): Promise<Account> {
     return account.getAccount(this.ctx, signal);
   }
@@ -146,6 +147,7 @@ export class AcmeClient {
     return order.newOrder(this.ctx, identifiers, options);
   }
 
+  /** The order at `url` (POST-as-GET, RFC 8555 §7.1.3): how a restarted flow picks up where it was. */
   getOrder(url: string, signal?: AbortSignal): Promise<Order> {
     return order.getOrder(this.ctx, url, signal);
   }
@@ -163,10 +165,12 @@ export class AcmeClient {
     return order.finalizeOrder(this.ctx, target, csrDer, signal);
   }
 
+  /** The authorization at `url` with its challenges parsed by the registry (RFC 8555 §7.1.4). */
   getAuthorization(url: string, signal?: AbortSignal): Promise<Authorization> {
     return authorization.getAuthorization(this.ctx, url, signal);
   }
 
+  /** The challenge at `url` (POST-as-GET, RFC 8555 §7.5.1). */
   getChallenge(url: string, signal?: AbortSignal): Promise<ChallengeBase> {
     return authorization.getChallenge(this.ctx, url, signal);
   }
