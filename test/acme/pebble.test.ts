@@ -205,6 +205,13 @@ describe('against Pebble requiring External Account Binding (RFC 8555 §7.3.4)',
     const { download } = await issue(acme, 'eab.example.test');
     expect(download.certificates.length).toBeGreaterThanOrEqual(2);
   });
+
+  it.each(['HS384', 'HS512'] as const)('binds with %s as well', async (alg) => {
+    const acme = newClient(pebble, await generateAccountKey(crypto));
+    const account = await acme.createAccount({ termsOfServiceAgreed: true, externalAccountBinding: { kid: 'kid-test', hmacKey: macKey, alg } });
+    expect(account.status).toBe('valid');
+    expect(acme.accountUrl).toBe(account.url);
+  });
 });
 
 describe('against Pebble rejecting half of all good nonces (PEBBLE_WFE_NONCEREJECT=50)', () => {
