@@ -60,6 +60,7 @@ export interface DkimOptions {
 const DEFAULT_MAX_SIGNATURES = 8;
 const CLOCK_SKEW_SECONDS = 300;
 const MIN_RSA_BITS = 1024; // RFC 8301 §3.2
+const MAX_RSA_BITS = 8192;
 
 /** A signature that cannot be verified; turned into a result at the end of `verifyOne`. */
 class Verdict extends Error {
@@ -159,14 +160,21 @@ async function importKey(record: Map<string, Tag>, algorithm: 'rsa' | 'ed25519',
   const cached = keyCache.get(cacheKey);
   if (cached && cached.crypto === crypto) {
     partial.keyBits = cached.bits;
-    if (cached.bits !== null && cached.bits < MIN_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${cached.bits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`);
+    checkKeySize(cached.bits);
     return cached.key;
   }
   const key = await importUncached(p, algorithm, crypto, partial);
   if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
   keyCache.set(cacheKey, { key, bits: partial.keyBits, crypto });
-  if (partial.keyBits !== null && partial.keyBits < MIN_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${partial.keyBits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`);
+  checkKeySize(partial.keyBits);
   return key;
+}
+
+/** RFC 8301 §3.2 floor; the ceiling stops CPU exhaustion by absurd keys (RFC 8301 allows 4096). */
+function checkKeySize(bits: number | null): void {
+  if (bits === null) return;
+  if (bits < MIN_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${bits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`);
+  if (bits > MAX_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${bits} bits; more than ${MAX_RSA_BITS} is refused`);
 }
 
 async function importUncached(p: string, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: Partial): Promise<CryptoKey> {

@@ -149,7 +149,10 @@ export function createDohResolver(options: DohOptions): TxtResolver {
         if (!response.ok) return { kind: 'error', reason: `DNS-over-HTTPS server answered HTTP ${response.status}` };
         const type = response.headers.get('content-type') ?? '';
         if (!type.toLowerCase().startsWith('application/dns-message')) return { kind: 'error', reason: `DNS-over-HTTPS server answered "${type}", not application/dns-message` };
-        return decodeTxtResponse(new Uint8Array(await response.arrayBuffer()));
+        const body = new Uint8Array(await response.arrayBuffer());
+        // A DNS message is at most 65535 bytes (RFC 8484 §6 carries it whole): anything larger is not one.
+        if (body.length > 65535) return { kind: 'error', reason: 'DNS-over-HTTPS answer larger than any DNS message' };
+        return decodeTxtResponse(body);
       } catch (error) {
         if (controller.signal.aborted) return { kind: 'error', reason: `DNS-over-HTTPS lookup timed out after ${timeoutMs} ms` };
         return { kind: 'error', reason: error instanceof Error ? error.message : String(error) };
