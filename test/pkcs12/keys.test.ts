@@ -98,7 +98,7 @@ describe('encryptPrivateKey / decryptPrivateKey (RFC 5958 §3, PBES2)', () => {
 describe('importPrivateKeyPem', () => {
   it('reads OpenSSL PKCS#8, PKCS#1 "RSA PRIVATE KEY" and SEC 1 "EC PRIVATE KEY"', async () => {
     const rsa = join(tmp.path, 'rsa.key');
-    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072', '-out', rsa]);
+    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', rsa]);
     const ec = join(tmp.path, 'ec.key');
     openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', ec]);
     const forms = [
