@@ -103,6 +103,9 @@ export async function generateAccountKey(crypto: Crypto, alg: JwsAlgorithm = 'ES
 
 /** The private JWK (with `alg`) to persist; {@link importAccountKey} reads it back. */
 export async function exportAccountKey(key: SigningKey, crypto: Crypto): Promise<JsonWebKey> {
+  if (!key.privateKey.extractable) {
+    throw new AcmeUsageError('this account key is not extractable: keep the CryptoKey itself (IndexedDB can store it), not a JWK');
+  }
   const jwk = await crypto.subtle.exportKey('jwk', key.privateKey);
   // WebCrypto adds key_ops/ext; keep them out so the stored JWK is portable.
   const { key_ops: _ops, ext: _ext, ...rest } = jwk;

@@ -77,5 +77,6 @@ describe('account keys and JWS (RFC 7515 ยง7.2.2, RFC 7518, RFC 8037, RFC 8555 ย
     expect(key.alg).toBe('ES384');
     const oaep = (await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['encrypt', 'decrypt']));
     await expect(signingKeyFromPair(oaep, crypto)).rejects.toThrow(/RSASSA-PKCS1-v1_5/);
+    await expect(exportAccountKey(key, crypto)).rejects.toThrow(/not extractable/);
   });
 });

@@ -70,6 +70,15 @@ describe('nonces (RFC 8555 §6.5)', () => {
     expect(acme.requestCount).toBe(5);
   });
 
+  it('never hands one nonce to two requests running at the same time', async () => {
+    const acme = client();
+    await acme.getOrder(ORDER);
+    const orders = await Promise.all(Array.from({ length: 6 }, () => acme.getOrder(ORDER)));
+    expect(orders.every((o) => o.status === 'pending')).toBe(true);
+    const nonces = server.seen('/acme/order/1').map((r) => r.protected?.['nonce']);
+    expect(new Set(nonces).size).toBe(7);
+  });
+
   it('retries a badNonce at once with the nonce of the error answer', async () => {
     server.once('POST', '/acme/order/1', badNonce, badNonce);
     const acme = client();
