@@ -55,7 +55,7 @@ import {
 import { bytesToBase64, base64ToBytes } from './encoding';
 
 /** Codes of refusals the flow itself adds to those of src/messages/reasons.ts. */
-export const FLOW_REFUSAL_REASONS = ['compose-mismatch', 'user-declined'] as const;
+export const FLOW_REFUSAL_REASONS = ['compose-mismatch', 'user-declined', 'already-answered'] as const;
 
 /** Transient failures in a row before the enrollment is reported as failed. */
 export const MAX_ATTEMPTS = 6;
@@ -70,6 +70,8 @@ export const MAX_POLL_MS = 10 * 60_000;
 export const POST_AFTER_REPLY_MS = 3_000;
 /** Mail older than the enrollment by more than this is not scanned (clock skew margin). */
 export const SCAN_MARGIN_MS = 5 * 60_000;
+/** Challenge-like mails remembered as already present at start: bounded like the scan itself. */
+export const MAX_PREEXISTING = 200;
 /** Refusals kept per enrollment: enough to explain, bounded against a flood of forged mail. */
 export const MAX_REFUSALS = 20;
 /** History entries kept per enrollment: the first one and the latest, bounded for storage. */
@@ -166,6 +168,7 @@ export class Enroller {
     const usage = request.usage ?? settings.usage;
     const key = await this.deps.keys.generate(request.email, keyType, usage, passphrase);
     const now = this.deps.clock.now();
+    const preexistingMail = await this.challengeLikeMail(now - SCAN_MARGIN_MS);
     const id = this.deps.randomId();
     const base: Enrollment = {
       schema: SCHEMA_VERSION,
@@ -186,6 +189,7 @@ export class Enroller {
       refusals: [],
       csr: bytesToBase64(key.csrDer),
       encryptedKey: bytesToBase64(key.encryptedKey),
+      preexistingMail,
     };
     const enrollment = request.replaces === undefined ? base : { ...base, replaces: request.replaces };
     // The passphrase first: a record without it in the session would ask for it again at install.
@@ -193,6 +197,19 @@ export class Enroller {
     await this.save(enrollment);
     this.deps.log.debug(`enrollment ${id} for ${request.email} recorded (${keyType}, ${usage})`);
     return request.passphrase === undefined ? { enrollment, generatedPassphrase: passphrase } : { enrollment };
+  }
+
+  /** Message-IDs of the challenge-like mails in Thunderbird now; none if the mailbox cannot say. */
+  private async challengeLikeMail(since: number): Promise<string[]> {
+    try {
+      return (await this.deps.mailbox.recent(since))
+        .filter((m) => mayBeChallengeSubject(m.subject))
+        .map((m) => m.headerMessageId)
+        .slice(-MAX_PREEXISTING);
+    } catch (error) {
+      this.deps.log.debug(`could not list mail at start: ${messageOf(error)}`);
+      return [];
+    }
   }
 
   /** Runs an enrollment as far as it can go now. */
@@ -523,6 +540,20 @@ export class Enroller {
   private async considerMail(e: Enrollment, mail: MailRef, raw: Uint8Array): Promise<Enrollment> {
     if (e.answeredMail === mail.headerMessageId) return e;
     if (e.refusals.some((r) => r.headerMessageId === mail.headerMessageId)) return e;
+    const early = e.preexistingMail?.includes(mail.headerMessageId) === true;
+    const answeredElsewhere = !early && (await this.list()).some((other) => other.id !== e.id && other.answeredMail === mail.headerMessageId);
+    if (early || answeredElsewhere) {
+      const refused = this.withRefusal(e, {
+        headerMessageId: mail.headerMessageId,
+        subject: mail.subject,
+        author: mail.author,
+        at: this.deps.clock.now(),
+        reasons: [early ? 'arrived-before-order' : 'already-answered'],
+        detail: early ? 'This mail was already in Thunderbird before the request started, so it cannot be its challenge.' : 'This challenge mail was already answered for an earlier request.',
+      });
+      await this.save(refused);
+      return refused;
+    }
     const thumbprint = await this.deps.acme.thumbprint(e.directoryUrl);
     const verdict = await this.deps.mailCheck.check(raw, {
       email: e.email,

@@ -140,6 +140,12 @@ export interface Enrollment {
   readonly authenticity?: string;
   readonly pendingReply?: PendingReply;
   readonly refusals: readonly Refusal[];
+  /**
+   * Message-IDs of challenge-like mails already in Thunderbird when the enrollment started: none
+   * can be this order's challenge, so none is ever answered (an old or replayed challenge would
+   * otherwise use up the one reply).
+   */
+  readonly preexistingMail?: readonly string[];
   readonly certificateUrl?: string;
   readonly chainPem?: string;
   readonly needsPassphrase?: boolean;

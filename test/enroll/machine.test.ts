@@ -107,10 +107,38 @@ describe('enrollment: when the challenge mail comes', () => {
   it('finds a mail that arrived before the order state was saved, by scanning recent mail', async () => {
     const world = new World();
     const enroller = world.enroller();
-    world.mailbox.mails.push({ ...challengeMail(ALICE.email), date: world.now });
-    const e = await started(world, enroller);
+    const { enrollment } = await enroller.start({ ...ALICE, passphrase: PASS, termsAgreed: true });
+    world.mailbox.mails.push({ ...challengeMail(ALICE.email), date: world.now }); // no event: Thunderbird was busy
+    const e = await enroller.advance(enrollment.id);
     expect(world.reply.sent).toHaveLength(1);
     expect(e.step).toBe('replied');
+  });
+
+  it('never answers a challenge mail that was already there when the request started (old or replayed)', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const old = { ...challengeMail(ALICE.email), date: world.now - 60_000 };
+    world.mailbox.mails.push(old);
+    const e = await started(world, enroller);
+    expect(world.reply.sent).toHaveLength(0);
+    expect(e.refusals.map((r) => r.reasons)).toEqual([['arrived-before-order']]);
+    expect(world.mailCheck.checked).toHaveLength(0);
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    expect(world.reply.sent).toHaveLength(1);
+  });
+
+  it('never answers a challenge mail answered for an earlier request', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const first = await started(world, enroller);
+    const mail = challengeMail(ALICE.email);
+    await world.deliver(enroller, mail);
+    await enroller.cancel(first.id);
+    world.mailbox.mails.length = 0; // gone from the mailbox, then delivered again after the new start
+    const second = await started(world, enroller);
+    await world.deliver(enroller, mail);
+    expect(world.reply.sent).toHaveLength(1);
+    expect((await stored(world, second.id)).refusals.map((r) => r.reasons)).toEqual([['already-answered']]);
   });
 
   it('ignores a mail event that comes while the order is still being made; the scan answers it', async () => {
