@@ -68,6 +68,18 @@ export interface ParsedMessage {
 const MOZILLA_LINE = /^(?:X-Mozilla-Status2?|X-Mozilla-Keys):[^\n]*\n/i;
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
+/**
+ * A string is taken as a "binary string" (one char per byte, as the legacy `messages.getRaw`
+ * returns). One with characters above U+00FF cannot be that: it was decoded already, so it is
+ * encoded back as UTF-8, the only reading under which DKIM can still verify it.
+ */
+function asBinary(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0xff) return bytesToBinary(new TextEncoder().encode(text));
+  }
+  return text;
+}
+
 /** Turns lone LF into CRLF, leaving existing CRLF alone. */
 function toCrlf(text: string): string {
   return text.includes('\n') ? text.replace(/\r?\n/g, '\r\n') : text;
@@ -97,7 +109,7 @@ export function parseMessage(raw: Uint8Array | string): ParsedMessage {
   if (size > LIMITS.maxMessageBytes) {
     throw new MessageParseError('message-too-large', `The message is ${size} bytes; no challenge mail is larger than ${LIMITS.maxMessageBytes}.`);
   }
-  const text = toCrlf(stripThunderbirdPrefix(typeof raw === 'string' ? raw : bytesToBinary(raw)));
+  const text = toCrlf(stripThunderbirdPrefix(typeof raw === 'string' ? asBinary(raw) : bytesToBinary(raw)));
 
   let headerEnd: number;
   let bodyStart: number;

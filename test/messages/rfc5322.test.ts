@@ -99,3 +99,10 @@ describe('addresses we might write into a reply', () => {
     expect(() => parseAddressList('<a\x01b@example.org>')).toThrowError(/control characters/);
   });
 });
+
+describe('strings given instead of bytes', () => {
+  it('reads a string with characters above U+00FF as its UTF-8 bytes (regression: differential test, "é" body)', () => {
+    const m = parseMessage('Subject: Grüße ✓\r\n\r\n');
+    expect(m.all('subject')[0]!.raw).toBe('Subject: Gr\xc3\xbc\xc3\x9fe \xe2\x9c\x93');
+  });
+});
