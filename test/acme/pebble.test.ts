@@ -47,9 +47,9 @@ interface Issued {
   readonly leafDer: Uint8Array<ArrayBuffer>;
 }
 
-/** The whole RFC 8555 flow for one dns name: order, authz, challenge, finalize, download. */
-async function issue(acme: AcmeClient, name: string): Promise<Issued> {
-  const order = await acme.newOrder([{ type: 'dns', value: name }]);
+/** The whole RFC 8555 flow for one dns name (or IP, RFC 8738): order, authz, challenge, finalize, download. */
+async function issue(acme: AcmeClient, name: string, type: 'dns' | 'ip' = 'dns'): Promise<Issued> {
+  const order = await acme.newOrder([{ type, value: name }]);
   for (const url of order.authorizations) {
     const authz = await acme.getAuthorization(url);
     if (authz.status === 'valid') continue;
@@ -60,10 +60,10 @@ async function issue(acme: AcmeClient, name: string): Promise<Issued> {
   }
   const certKeys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${name}`,
+    name: type === 'dns' ? `CN=${name}` : 'CN=ip',
     keys: certKeys,
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])],
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type, value: name }])],
   }, crypto);
   const finalized = await acme.finalize(order, new Uint8Array(csr.rawData));
   const done = await acme.waitForOrder(order.url, 'valid', { initial: finalized, timeoutMs: 20_000 });
@@ -120,6 +120,14 @@ describe('against Pebble (one instance, one alternate root)', () => {
       const { download } = await issue(acme, 'eddsa.example.test');
       expect(download.certificates.length).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it('issues for an ip identifier (RFC 8738)', async () => {
+    const acme = newClient(pebble, await generateAccountKey(crypto));
+    await acme.createAccount({ termsOfServiceAgreed: true });
+    const { download } = await issue(acme, '127.0.0.1', 'ip');
+    const leaf = new x509.X509Certificate(download.certificates[0]!);
+    expect(leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.map((n) => [n.type, n.value])).toEqual([['ip', '127.0.0.1']]);
   });
 
   it('picks the alternate chain by its root name (Link rel="alternate")', async () => {
