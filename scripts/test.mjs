@@ -28,7 +28,9 @@ const vitest = spawnSync('npx', ['vitest', 'run', ...extra], { stdio: 'inherit' 
 let passed = 0, failed = 0, skipped = 0;
 if (existsSync(report)) {
   const r = JSON.parse(readFileSync(report, 'utf8'));
-  passed = r.numPassedTests; failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  passed = r.numPassedTests;
+  // A file that fails to load has no failed test of its own: count it once.
+  failed = r.numFailedTests > 0 ? r.numFailedTests : r.numFailedTestSuites;
   skipped = r.numPendingTests + r.numTodoTests;
 } else {
   failed = 1;
