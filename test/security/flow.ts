@@ -293,6 +293,8 @@ export class FlowWorld {
   readonly doh: DohControl = { down: false, asked: [] };
   readonly notices: { kind: NoticeKind; email: string; detail?: string }[] = [];
   readonly downloads: { filename: string; bytes: Uint8Array }[] = [];
+  /** Everything the flow wrote to its debug log. */
+  readonly logs: string[] = [];
   readonly acme: AcmePort;
   readonly keys: KeyPort;
   settings: Settings;
@@ -338,7 +340,11 @@ export class FlowWorld {
           return Promise.resolve();
         },
       },
-      log: { debug: () => undefined },
+      log: {
+        debug: (message) => {
+          this.logs.push(message);
+        },
+      },
       settings: () => Promise.resolve(this.settings),
       randomId: () => `e${++this.ids}`,
       random: () => 0.5,
@@ -355,6 +361,18 @@ export class FlowWorld {
     const ref: MailRef = { id: ++this.mailIds, headerMessageId: messageIdOf(bytes) ?? `<no-id-${this.mailIds}@test>`, subject, author: 'sender', date };
     this.mailbox.mails.push({ ref, raw: new Uint8Array(bytes) });
     return ref;
+  }
+
+  /** Moves the clock and lets due enrollments act until nothing is due within `ms` (alarms). */
+  async elapse(enroller: Enroller, ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (let i = 0; i < 1000; i++) {
+      const next = await enroller.nextWakeAt();
+      if (next === undefined || next > end) break;
+      this.now = Math.max(this.now, next);
+      await enroller.tick();
+    }
+    this.now = end;
   }
 
   /** Stores a mail and fires messages.onNewMailReceived for it. */
