@@ -12,7 +12,7 @@
  * RFC 5280 §4.2.1.6 requires for an empty subject.
  * Signatures: sha256WithRSAEncryption (RFC 4055), ecdsa-with-SHA256 / -SHA384 (RFC 5758 §3.2).
  */
-import { bitString, booleanTrue, explicit, ia5String, nullValue, octetString, oid, sequence, setOf, tlv, unsignedInteger, utf8String, integer, type Der } from './der';
+import { asciiBytes, bitString, booleanTrue, explicit, nullValue, octetString, oid, sequence, setOf, tlv, unsignedInteger, utf8String, integer, type Der } from './der';
 import { InvalidMailboxError } from './errors';
 import { describeKey, signatureParams, type KeyDescription } from './keys';
 import { parseMailbox, type Mailbox } from './mailbox';
@@ -55,7 +55,7 @@ function keyUsageValue(names: readonly KeyUsageName[]): Der {
 
 function generalName(m: Mailbox): Der {
   // otherName is [0] IMPLICIT SEQUENCE { type-id, [0] EXPLICIT value }; rfc822Name is [1] IMPLICIT IA5String.
-  if (m.asciiLocalPart) return tlv(0x81, ia5String(m.certificateForm).subarray(2));
+  if (m.asciiLocalPart) return tlv(0x81, asciiBytes(m.certificateForm));
   return tlv(0xa0, oid(OID.smtpUtf8Mailbox), explicit(0, utf8String(m.certificateForm)));
 }
 

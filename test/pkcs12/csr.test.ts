@@ -80,6 +80,12 @@ describe('createCsr (RFC 2986) read back by OpenSSL', () => {
     expect(text).toContain(`X509v3 Subject Alternative Name: critical\n                    email:${long}`);
   });
 
+  it('encodes addresses of 128 bytes and more with a long-form length (regression: the length byte leaked into the name)', async () => {
+    const long = `${'b'.repeat(64)}@${'c'.repeat(60)}.example.org`; // 137 bytes
+    const text = opensslText(await createCsr({ keys: await keyOf('P-256'), emails: ['short@example.org', long], usage: 'sign' }, crypto), 'long128');
+    expect(text).toContain(`email:short@example.org, email:${long}\n`);
+  });
+
   it('is really checked by OpenSSL: a request with one flipped signature byte fails -verify', async () => {
     const csr = await createCsr({ keys: await keyOf('RSA-2048'), emails: ['alice@example.org'], usage: 'sign' }, crypto);
     csr[csr.length - 10]! ^= 0x01;
