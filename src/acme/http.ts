@@ -216,7 +216,8 @@ export class AcmeHttp {
     const target = this.checkUrl(url, 'URL');
     let badNonces = 0;
     let serverErrors = 0;
-    for (let attempt = 0; ; attempt++) {
+    const tries = { n: 0 };
+    for (;;) {
       const headers: Record<string, string> = { 'Content-Type': 'application/jose+json' };
       if (options.accept !== undefined) headers['Accept'] = options.accept;
       // Signed afresh for every try: a request lost on the network may have used up its nonce.
@@ -225,7 +226,7 @@ export class AcmeHttp {
         const jws = await signJws(this.crypto, options.key, { url: target, nonce, ref: options.ref, payload });
         return { method: 'POST', headers, body: JSON.stringify(jws) };
       };
-      const response = await this.exchangeRetryingNetwork('POST', target, signed, options.signal, attempt);
+      const response = await this.exchangeRetryingNetwork('POST', target, signed, options.signal, tries);
       if (response.status < 400) return response;
       const error = this.problemError(response);
       if (error instanceof BadNonceError && badNonces < this.retry.badNonce) {
@@ -298,8 +299,9 @@ export class AcmeHttp {
   }
 
   private async withServerRetries(method: 'GET' | 'HEAD', url: string, signal: AbortSignal | undefined, poolNonce = true): Promise<AcmeResponse> {
+    const tries = { n: 0 };
     for (let attempt = 0; ; attempt++) {
-      const response = await this.exchangeRetryingNetwork(method, url, () => Promise.resolve({ method }), signal, attempt, poolNonce);
+      const response = await this.exchangeRetryingNetwork(method, url, () => Promise.resolve({ method }), signal, tries, poolNonce);
       if (response.status < 500 || attempt >= this.retry.serverError) return response;
       const wait = this.backoff(attempt, response.retryAfterMs);
       if (wait === undefined) return response;
@@ -312,7 +314,7 @@ export class AcmeHttp {
    * an answer is an AcmeNetworkError (the callers retry it, re-signing a POST with a fresh
    * nonce, since the lost request may have used up the old one).
    */
-  private async exchange(method: string, url: string, init: RequestInit, signal: AbortSignal | undefined, attempt: number, poolNonce = true): Promise<AcmeResponse> {
+  private async exchange(method: string, url: string, init: RequestInit, signal: AbortSignal | undefined, tries: { n: number }, poolNonce = true): Promise<AcmeResponse> {
     const request: RequestInfo = { method, url };
     if (signal?.aborted) throw new AcmeAbortError('cancelled', request, { cause: signal.reason });
     const timeout = AbortSignal.timeout(this.retry.requestTimeoutMs);
@@ -320,6 +322,7 @@ export class AcmeHttp {
     let response: Response;
     let body: Uint8Array;
     this.count++;
+    const attempt = tries.n++;
     try {
       // RFC 8555 resources never redirect; following one could carry a signed request elsewhere.
       response = await this.fetchFn(url, { ...init, signal: combined, redirect: 'manual', cache: 'no-store' });
@@ -353,13 +356,13 @@ export class AcmeHttp {
     };
   }
 
-  /** exchange(), retrying network failures with back-off; `networkFailures` counts across a logical request. */
+  /** exchange(), retrying network failures with back-off; `tries` counts exchanges of one logical request. */
   private async exchangeRetryingNetwork(
-    method: string, url: string, init: () => Promise<RequestInit>, signal: AbortSignal | undefined, attempt: number, poolNonce = true,
+    method: string, url: string, init: () => Promise<RequestInit>, signal: AbortSignal | undefined, tries: { n: number }, poolNonce = true,
   ): Promise<AcmeResponse> {
     for (let failures = 0; ; failures++) {
       try {
-        return await this.exchange(method, url, await init(), signal, attempt + failures, poolNonce);
+        return await this.exchange(method, url, await init(), signal, tries, poolNonce);
       } catch (error) {
         if (!(error instanceof AcmeNetworkError) || failures >= this.retry.network) throw error;
         await this.sleep(Math.min(this.retry.baseDelayMs * 2 ** failures, this.retry.maxDelayMs), signal, error.request);

@@ -81,12 +81,14 @@ describe('nonces (RFC 8555 §6.5)', () => {
 
   it('retries a badNonce at once with the nonce of the error answer', async () => {
     server.once('POST', '/acme/order/1', badNonce, badNonce);
-    const acme = client();
+    const events: { path: string; attempt: number }[] = [];
+    const acme = client({ onRequest: (e) => events.push({ path: new URL(e.url).pathname, attempt: e.attempt }) });
     const order = await acme.getOrder(ORDER);
     expect(order.status).toBe('pending');
     expect(server.seen('/acme/order/1')).toHaveLength(3);
     expect(server.seen('/acme/new-nonce')).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
+    expect(events.filter((e) => e.path === '/acme/order/1').map((e) => e.attempt)).toEqual([0, 1, 2]);
   });
 
   it('gives up after the configured number of badNonce retries, with the problem', async () => {
