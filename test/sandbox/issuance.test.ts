@@ -13,6 +13,7 @@ import { openssl } from '../helpers/openssl';
 import { makeCsr, responseValue, b64 } from './acme-test-client';
 import { armour, sendReply, type InboxMessage } from './mailbox';
 import { mailFor, order, type Prepared } from './flow';
+import { leftovers } from './leftovers';
 
 let sandbox: Sandbox;
 let alice: SandboxUser;
@@ -30,6 +31,8 @@ afterAll(async () => {
   await sandbox.stop();
   const stopMs = performance.now() - t0;
   console.log(`sandbox start+stop ms=${Math.round(startMs + stopMs)} (start ${Math.round(startMs)}, stop ${Math.round(stopMs)})`);
+  const ports = [sandbox.imap.port, sandbox.lmtp.port, sandbox.smtp.port, Number(new URL(sandbox.directoryUrl).port), Number(new URL(sandbox.dohUrl).port)];
+  expect(await leftovers(sandbox.stateDir, sandbox.imap.port, ports)).toEqual({ processes: [], ports: [], stateDirExists: false });
 });
 
 /** Account, order for alice, authorization fetched (on-fetch sends the mail), mail read over IMAP. */

@@ -1,0 +1,46 @@
+/**
+ * `npm run sandbox` (sandbox/cli.ts): starts everything, prints how to reach it, and on SIGINT
+ * stops everything, removes its state folder and exits 0, leaving no process and no open port.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { leftovers, listening } from './leftovers';
+
+describe('npm run sandbox', () => {
+  it('prints the addresses and stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--timing', 'after-post', '--join', 'bytes'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+      resolve(code);
+    }));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes('Press Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('Press Ctrl-C');
+      expect(output).toMatch(/ACME directory\s+https:\/\/127\.0\.0\.1:\d+\/directory/);
+      expect(output).toMatch(/challenge timing after-post, token join bytes/);
+      expect(output).toMatch(/alice@example\.test\s+password \S+/);
+      const stateDir = /State folder\s+(\S+)/.exec(output)![1]!;
+      const rootPath = /Root certificate\s+(\S+)/.exec(output)![1]!;
+      const port = (label: string): number => Number(new RegExp(`${label}\\s+(?:https://)?127\\.0\\.0\\.1:(\\d+)`).exec(output)![1]);
+      const ports = [port('ACME directory'), port('IMAP \\(no TLS\\)'), port('SMTP submission'), port('DNS-over-HTTPS')];
+      expect(existsSync(rootPath)).toBe(true);
+      for (const p of ports) expect(await listening(p), `port ${p} listens`).toBe(true);
+
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(output).toContain('stopped; nothing left running.');
+      expect(await leftovers(stateDir, ports[1]!, ports)).toEqual({ processes: [], ports: [], stateDirExists: false });
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+  });
+});
