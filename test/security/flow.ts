@@ -108,6 +108,11 @@ export class MemoryStorage implements StoragePort {
   data: Record<string, unknown> = {};
   /** Every value ever written, serialized, in order: what a disk image could show. */
   readonly writes: string[] = [];
+  /** The whole store after each write or removal: the states a killed background can leave. */
+  readonly snapshots: Record<string, unknown>[] = [];
+  constructor(initial: Record<string, unknown> = {}) {
+    this.data = structuredClone(initial);
+  }
   get(keys: readonly string[]): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const k of keys) if (k in this.data) out[k] = structuredClone(this.data[k]);
@@ -120,10 +125,12 @@ export class MemoryStorage implements StoragePort {
     const text = JSON.stringify(items);
     this.writes.push(text);
     Object.assign(this.data, JSON.parse(text) as Record<string, unknown>);
+    this.snapshots.push(structuredClone(this.data));
     return Promise.resolve();
   }
   remove(keys: readonly string[]): Promise<void> {
     for (const k of keys) Reflect.deleteProperty(this.data, k);
+    this.snapshots.push(structuredClone(this.data));
     return Promise.resolve();
   }
   enrollments(): Enrollment[] {
@@ -201,9 +208,11 @@ export class MemoryAcme implements AcmePort {
     const url = finalizeUrl.replace(/\/finalize$/, '');
     return { url, status: 'valid', authorizations: [], finalize: finalizeUrl, certificate: `${url}/cert` };
   }
-  downloadCertificate(): Promise<string> {
+  async downloadCertificate(): Promise<string> {
     this.calls.push('downloadCertificate');
-    return this.chain === undefined ? Promise.reject(new Error('nothing issued')) : Promise.resolve(this.chain);
+    // After a restart, this instance has not seen the finalize the CA remembers.
+    this.chain ??= await this.issue(new Uint8Array());
+    return this.chain;
   }
   revoke(): Promise<void> {
     return Promise.resolve();
@@ -275,6 +284,9 @@ export class MemoryCertStore implements CertStorePort {
 
 export interface FlowWorldOptions {
   readonly challenge: ChallengeSetup;
+  /** storage.local and storage.session as a stopped background left them. */
+  readonly storage?: Record<string, unknown>;
+  readonly session?: Record<string, unknown>;
   readonly zone: () => Zone;
   readonly now: number;
   readonly keys?: KeyPort;
@@ -285,8 +297,8 @@ export interface FlowWorldOptions {
 /** One Thunderbird profile's worth of add-on state, with the real mail check inside. */
 export class FlowWorld {
   now: number;
-  readonly storage = new MemoryStorage();
-  readonly session = new MemoryStorage();
+  readonly storage: MemoryStorage;
+  readonly session: MemoryStorage;
   readonly mailbox = new MemoryMailbox();
   readonly reply = new RecordingReply();
   readonly certStore = new MemoryCertStore();
@@ -303,6 +315,8 @@ export class FlowWorld {
 
   constructor(private readonly options: FlowWorldOptions) {
     this.now = options.now;
+    this.storage = new MemoryStorage(options.storage);
+    this.session = new MemoryStorage(options.session);
     this.acme = options.acme ?? new MemoryAcme(options.challenge);
     this.keys = options.keys ?? new OpaqueKeys();
     this.settings = {
