@@ -21,6 +21,7 @@ import {
   type AccountKey,
   type CertificateDownload,
   type JwsAlgorithm,
+  type PollProgress,
   type RequestEvent,
 } from '../../src/acme';
 import { parseCertificate } from '../../src/acme/certificate';
@@ -43,12 +44,18 @@ function newClient(pebble: Pebble, accountKey: AccountKey, events?: RequestEvent
 
 interface Issued {
   readonly download: CertificateDownload;
+  /** Polls beyond the one expected per wait: a busy machine can make Pebble answer "pending" once more. */
+  readonly extraPolls: number;
   readonly certKeys: CryptoKeyPair;
   readonly leafDer: Uint8Array<ArrayBuffer>;
 }
 
 /** The whole RFC 8555 flow for one dns name (or IP, RFC 8738): order, authz, challenge, finalize, download. */
 async function issue(acme: AcmeClient, name: string, type: 'dns' | 'ip' = 'dns'): Promise<Issued> {
+  let extraPolls = 0;
+  const onProgress = (p: PollProgress<unknown>) => {
+    if (p.polls >= 1 && p.nextPollInMs !== undefined) extraPolls++;
+  };
   const order = await acme.newOrder([{ type, value: name }]);
   for (const url of order.authorizations) {
     const authz = await acme.getAuthorization(url);
@@ -56,7 +63,7 @@ async function issue(acme: AcmeClient, name: string, type: 'dns' | 'ip' = 'dns')
     const challenge = authz.challenges.find((c) => c.type === 'http-01');
     if (!challenge) throw new Error('Pebble offered no http-01 challenge');
     await acme.respondToChallenge(challenge.url);
-    await acme.waitForAuthorization(url, { initial: authz, timeoutMs: 20_000 });
+    await acme.waitForAuthorization(url, { initial: authz, timeoutMs: 20_000, onProgress });
   }
   const certKeys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
@@ -66,9 +73,9 @@ async function issue(acme: AcmeClient, name: string, type: 'dns' | 'ip' = 'dns')
     extensions: [new x509.SubjectAlternativeNameExtension([{ type, value: name }])],
   }, crypto);
   const finalized = await acme.finalize(order, new Uint8Array(csr.rawData));
-  const done = await acme.waitForOrder(order.url, 'valid', { initial: finalized, timeoutMs: 20_000 });
+  const done = await acme.waitForOrder(order.url, 'valid', { initial: finalized, timeoutMs: 20_000, onProgress });
   const download = await acme.downloadCertificate(done.certificate!);
-  return { download, certKeys, leafDer: download.certificates[0]! };
+  return { download, certKeys, leafDer: download.certificates[0]!, extraPolls };
 }
 
 /** Pebble's /cert-status-by-serial key: lower-case hex of the serial, without leading zeros. */
@@ -92,14 +99,14 @@ describe('against Pebble (one instance, one alternate root)', () => {
     await pebble.stop();
   });
 
-  it.each<JwsAlgorithm>(['ES256', 'ES384', 'RS256'])('issues with a %s account key in at most 10 requests', async (alg) => {
+  it.each<JwsAlgorithm>(['ES256', 'ES384', 'RS256'])('issues with a %s account key in at most 10 requests (plus any extra poll)', async (alg) => {
     const events: RequestEvent[] = [];
     const acme = newClient(pebble, await generateAccountKey(crypto, alg), events);
     const tos = await acme.termsOfService();
     expect(tos).toMatch(/^data:text\/plain,/);
     await acme.createAccount({ termsOfServiceAgreed: true, contact: ['mailto:admin@example.test'] });
     const name = `${alg.toLowerCase()}.example.test`;
-    const { download } = await issue(acme, name);
+    const { download, extraPolls } = await issue(acme, name);
     expect(download.certificates.length).toBeGreaterThanOrEqual(2);
     expect(download.alternates).toHaveLength(1);
     expect(topIssuerNames(download)).toEqual([commonName(await pebble.root(0))]);
@@ -107,7 +114,7 @@ describe('against Pebble (one instance, one alternate root)', () => {
     expect(leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.map((n) => n.value)).toEqual([name]);
     expect(events.filter((e) => e.method === 'GET')).toHaveLength(1);
     expect(events.filter((e) => e.method === 'HEAD')).toHaveLength(1);
-    expect(acme.requestCount).toBeLessThanOrEqual(10);
+    expect(acme.requestCount - extraPolls).toBeLessThanOrEqual(10);
   });
 
   it('EdDSA: issues, or — as Debian Pebble 2.4 does — is refused with a typed badPublicKey problem', async () => {
@@ -245,7 +252,7 @@ describe('against Pebble rejecting half of all good nonces (PEBBLE_WFE_NONCEREJE
     expect(acme.requestCount).toBe(events.length);
     // 10 requests for the first flow and 7 for the second (no directory, nonce or account)
     // when every poll succeeds at once; each rejection adds exactly one.
-    expect(acme.requestCount - rejected).toBeLessThanOrEqual(17);
+    expect(acme.requestCount - rejected - first.extraPolls - second.extraPolls).toBeLessThanOrEqual(17);
     expect(events.filter((e) => e.method === 'HEAD')).toHaveLength(1);
   });
 });
