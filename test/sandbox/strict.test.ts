@@ -6,6 +6,7 @@
 import { createHmac, createPrivateKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_FAULTS, startSandbox, type Sandbox, type SandboxUser } from '../../sandbox/index';
 import { b64, makeCsr, responseValue, TestAcmeClient } from './acme-test-client';
@@ -219,6 +220,31 @@ describe('sandbox CA: finalize, download, revocation, key change, ARI', () => {
     expect(old.json?.['detail']).toMatch(/signature does not verify/);
     fresh.kid = client.kid;
     expect((await fresh.get(client.kid!)).status).toBe(200);
+  });
+});
+
+describe('sandbox submission MTA: a careful provider', () => {
+  const send = async (auth: { user: string; pass: string }, mail: { from: string; to: string; envelopeFrom?: string }): Promise<unknown> => {
+    const transport = nodemailer.createTransport({ host: sandbox.smtp.host, port: sandbox.smtp.port, secure: false, ignoreTLS: true, auth });
+    try {
+      await transport.sendMail({
+        from: mail.from, to: mail.to, subject: 'hello', text: 'hello',
+        ...(mail.envelopeFrom === undefined ? {} : { envelope: { from: mail.envelopeFrom, to: mail.to } }),
+      });
+      return undefined;
+    } catch (error) {
+      return error;
+    } finally {
+      transport.close();
+    }
+  };
+
+  it('refuses a wrong password, another sender, a forged From and relaying', async () => {
+    expect(await send({ user: alice.email, pass: 'wrong' }, { from: alice.email, to: bob.email })).toMatchObject({ responseCode: 535 });
+    expect(await send({ user: alice.email, pass: alice.password }, { from: alice.email, to: bob.email, envelopeFrom: bob.email })).toMatchObject({ responseCode: 553 });
+    expect(await send({ user: alice.email, pass: alice.password }, { from: bob.email, to: bob.email, envelopeFrom: alice.email })).toMatchObject({ responseCode: 550 });
+    expect(await send({ user: alice.email, pass: alice.password }, { from: alice.email, to: 'someone@elsewhere.test' })).toMatchObject({ responseCode: 550 });
+    expect(await send({ user: alice.email, pass: alice.password }, { from: alice.email, to: bob.email })).toBeUndefined();
   });
 });
 
