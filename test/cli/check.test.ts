@@ -5,15 +5,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/messages/rfc5322';
 import { makeTempDir } from '../helpers/process';
+import { startZoneDohServer } from '../messages/doh-server';
 import { CA_FROM, challengeMail, IDENTITY, keyRecord, NOW, rsaKey, signWithMailauth } from '../messages/support';
 
 const tmp = makeTempDir('cli-check');
 const path = (name: string): string => join(tmp.path, name);
 const now = String(NOW.getTime() / 1000);
 
+let zone: Record<string, string[]> = {};
+
 beforeAll(async () => {
   const key = rsaKey();
-  writeFileSync(path('zone.json'), JSON.stringify({ 'sel._domainkey.ca.example': [keyRecord(key)], 'sel._domainkey.other.example': [keyRecord(key)] }));
+  zone = { 'sel._domainkey.ca.example': [keyRecord(key)], 'sel._domainkey.other.example': [keyRecord(key)] };
+  writeFileSync(path('zone.json'), JSON.stringify(zone));
   writeFileSync(path('mailauth-rsa-relaxed-genuine.eml'), await signWithMailauth(challengeMail(), { key }));
   writeFileSync(path('mailauth-rsa-relaxed-unaligned_d.eml'), await signWithMailauth(challengeMail(), { key, domain: 'other.example' }));
   writeFileSync(path('malformed.eml'), 'this is not a mail header\r\n\r\nbody');
@@ -71,6 +75,18 @@ describe('acme-email check', () => {
     expect(out.reasons[0]!.message).toMatch(/other\.example/);
     expect(wrongTo.status).toBe(1);
     expect((JSON.parse(wrongTo.stdout) as { reasons: { code: string }[] }).reasons.map((x) => x.code)).toEqual(['to-mismatch']);
+  });
+
+  it('--doh: looks keys up over DNS-over-HTTPS (a loopback RFC 8484 server)', async () => {
+    const doh = await startZoneDohServer(zone);
+    try {
+      const r = await acmeEmail(path('mailauth-rsa-relaxed-genuine.eml'), '--doh', doh.url, '--expect-from', CA_FROM, '--now', now);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect((JSON.parse(r.stdout) as { verdict: string }).verdict).toBe('answer');
+    } finally {
+      await doh.close();
+    }
   });
 
   it('malformed, oversized or missing input, bad zone files and bad options: exit 2, a clear sentence, no stack trace', async () => {

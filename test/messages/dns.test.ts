@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDohResolver, createZoneResolver, decodeTxtResponse, encodeTxtQuery, parseZoneFile, ZoneFileError } from '../../src/messages/dns';
+import { answer, questionOf, readQuery, startZoneDohServer } from './doh-server';
 
 interface Seen {
   method: string;
@@ -16,38 +17,6 @@ interface Seen {
 const seen: Seen[] = [];
 let server: Server;
 let base: string;
-
-/** Reads the question name of a query (RFC 1035 §4.1.2), no compression expected in queries. */
-function questionOf(query: Buffer): { name: string; type: number; end: number } {
-  const labels: string[] = [];
-  let o = 12;
-  while (query[o]! !== 0) {
-    labels.push(query.subarray(o + 1, o + 1 + query[o]!).toString('latin1'));
-    o += 1 + query[o]!;
-  }
-  return { name: labels.join('.'), type: query.readUInt16BE(o + 1), end: o + 5 };
-}
-
-/** A response echoing the question, with `rcode` and TXT answers (each an array of strings). */
-function answer(query: Buffer, rcode: number, txts: string[][], truncated = false): Buffer {
-  const q = questionOf(query);
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(query.readUInt16BE(0), 0);
-  header.writeUInt16BE(0x8180 | (truncated ? 0x0200 : 0) | rcode, 2);
-  header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(txts.length, 6);
-  const records = txts.map((strings) => {
-    const rdata = Buffer.concat(strings.map((s) => Buffer.concat([Buffer.from([Buffer.byteLength(s, 'latin1')]), Buffer.from(s, 'latin1')])));
-    const fixed = Buffer.alloc(12);
-    fixed.writeUInt16BE(0xc00c, 0); // a compression pointer to the question's name
-    fixed.writeUInt16BE(16, 2);
-    fixed.writeUInt16BE(1, 4);
-    fixed.writeUInt32BE(300, 6);
-    fixed.writeUInt16BE(rdata.length, 10);
-    return Buffer.concat([fixed, rdata]);
-  });
-  return Buffer.concat([header, query.subarray(12, q.end), ...records]);
-}
 
 /** What the server answers for each test name: [HTTP status, content type, body], or null to hang. */
 function respond(query: Buffer): [number, string, Buffer] | null {
@@ -83,16 +52,9 @@ function handle(req: IncomingMessage, res: ServerResponse, query: Buffer): void 
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    if (req.method === 'GET') {
-      const dns = new URL(req.url ?? '/', 'http://x').searchParams.get('dns') ?? '';
-      handle(req, res, Buffer.from(dns, 'base64url'));
-    } else {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        handle(req, res, Buffer.concat(chunks));
-      });
-    }
+    void readQuery(req).then((query) => {
+      handle(req, res, query);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -155,5 +117,18 @@ describe('zone-file resolver', () => {
     expect(() => parseZoneFile('[]')).toThrowError(ZoneFileError);
     expect(() => parseZoneFile('{"a.example": "v=DKIM1"}')).toThrowError(/array of strings/);
     expect(() => parseZoneFile('{"a.example": [1]}')).toThrowError(ZoneFileError);
+  });
+});
+
+describe('loopback zone DoH server (used by the command-line tests)', () => {
+  it('serves long records split into 255-byte character-strings, which the resolver joins', async () => {
+    const long = `v=DKIM1; p=${'A'.repeat(400)}`;
+    const doh = await startZoneDohServer({ 'sel._domainkey.ca.example': [long] });
+    try {
+      expect(await createDohResolver({ url: doh.url, fetch, method: 'POST' }).txt('SEL._domainkey.ca.example')).toEqual({ kind: 'found', records: [long] });
+      expect(await createDohResolver({ url: doh.url, fetch }).txt('other.example')).toEqual({ kind: 'none' });
+    } finally {
+      await doh.close();
+    }
   });
 });
