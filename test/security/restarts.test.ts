@@ -34,8 +34,8 @@ afterAll(() => {
   ctx.remove();
 });
 
-function world(storage?: Record<string, unknown>, session?: Record<string, unknown>): FlowWorld {
-  return new FlowWorld({ challenge: SETUP, zone: () => ctx.zone, now: t0, ...(storage ? { storage } : {}), ...(session ? { session } : {}) });
+function world(storage?: Record<string, unknown>, session?: Record<string, unknown>, acme = new MemoryAcme(SETUP)): FlowWorld {
+  return new FlowWorld({ challenge: SETUP, zone: () => ctx.zone, now: t0, acme, ...(storage ? { storage } : {}), ...(session ? { session } : {}) });
 }
 
 function enrollmentIn(snapshot: Record<string, unknown>): Enrollment | undefined {
@@ -68,11 +68,11 @@ describe.each([false, true])('restart after every write (ask before replying: %s
       seen.add(before.step);
       for (const sessionKept of [true, false]) {
         const label = `ask ${ask}, write ${i} (${before.step}), session ${sessionKept ? 'kept' : 'lost'}`;
-        const w = world(snapshot, sessionKept ? { [KEYS.passphrase(id)]: PASSPHRASE } : {});
+        const acme = new MemoryAcme(SETUP);
+        const w = world(snapshot, sessionKept ? { [KEYS.passphrase(id)]: PASSPHRASE } : {}, acme);
         w.settings = { ...w.settings, askBeforeReplying: ask };
         w.now = t0 + 130_000;
         // The CA remembers what it was told before the stop.
-        const acme = w.acme as MemoryAcme;
         acme.posted = before.challengePosted ? 1 : 0;
         acme.finalized = ['downloading', 'installing', 'installed'].includes(before.step) ? 1 : 0;
         // The challenge mail is still in Thunderbird, under the id of this new session.
