@@ -50,7 +50,13 @@ async function send<T extends RequestType>(request: Extract<Request, { type: T }
   return response.value;
 }
 
+/** A form the user must correct: its message is already a translated sentence. */
+class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
 function explain(error: unknown): string {
+  if (error instanceof InputError) return error.message;
   if (error instanceof RequestFailed) {
     const code = REQUEST_ERROR_CODES.find((c) => c === error.code);
     const known = code === undefined ? '' : messenger.i18n.getMessage(requestErrorKey(code));
@@ -241,14 +247,14 @@ function showGeneratedPassphrase(passphrase: string | undefined): void {
 function chosenPassphrase(): string | undefined {
   if (el<HTMLInputElement>('generate-passphrase').checked) return undefined;
   const passphrase = el<HTMLInputElement>('passphrase').value;
-  if (passphrase.length < 8) throw new Error(t('popupPassphraseShort'));
-  if (passphrase !== el<HTMLInputElement>('passphrase-confirm').value) throw new Error(t('popupPassphraseMismatch'));
+  if (passphrase.length < 8) throw new InputError(t('popupPassphraseShort'));
+  if (passphrase !== el<HTMLInputElement>('passphrase-confirm').value) throw new InputError(t('popupPassphraseMismatch'));
   return passphrase;
 }
 
 function termsAgreed(): boolean {
   if (caInfo?.termsOfService === undefined) return true;
-  if (!el<HTMLInputElement>('terms-agree').checked) throw new Error(t('popupTermsRequired'));
+  if (!el<HTMLInputElement>('terms-agree').checked) throw new InputError(t('popupTermsRequired'));
   return true;
 }
 
