@@ -54,24 +54,40 @@ async function main(): Promise<void> {
   let sandbox: Sandbox | undefined;
   let profile: Profile | undefined;
   let tb: Thunderbird | undefined;
-  const stopAll = async (): Promise<void> => {
-    await tb?.stop().catch(() => undefined);
-    tb = undefined;
-    try {
-      profile?.remove();
-    } catch (error) {
-      say(`could not remove the profile folder: ${String(error)}`);
-    }
-    profile = undefined;
-    await sandbox?.stop().catch(() => undefined);
-    sandbox = undefined;
+  // One clean-up, whoever asks first (the signal handler or the end of main); the others wait for it.
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> => {
+    stopping ??= (async () => {
+      await tb?.stop().catch(() => undefined);
+      try {
+        profile?.remove();
+      } catch (error) {
+        say(`could not remove the profile folder: ${String(error)}`);
+      }
+      await sandbox?.stop().catch(() => undefined);
+    })();
+    return stopping;
   };
+  const state = { interrupted: false };
   const onSignal = (): void => {
-    say('interrupted: stopping everything');
-    void stopAll().finally(() => process.exit(130));
+    if (state.interrupted) return;
+    state.interrupted = true;
+    // The terminal or pipe may be gone already: never let a failed write stop the clean-up.
+    process.stdout.on('error', () => undefined);
+    process.stderr.on('error', () => undefined);
+    try {
+      say('interrupted: stopping everything');
+    } catch {
+      // nowhere to write
+    }
+    void stopAll().finally(() => {
+      process.exit(130);
+    });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  process.on('SIGPIPE', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     say('starting the sandbox CA, mail servers and DNS-over-HTTPS');
@@ -127,10 +143,11 @@ async function main(): Promise<void> {
     console.log(`  passphrase:   ${passphrase}`);
     console.log('');
   } finally {
-    say('stopping Thunderbird and the sandbox');
+    if (!state.interrupted) say('stopping Thunderbird and the sandbox');
     await stopAll();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    // An interrupted run ends in the signal handler, with its own exit status.
+    if (state.interrupted) await new Promise(() => undefined);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'] as const) process.removeListener(signal, onSignal);
   }
 }
 

@@ -24,7 +24,8 @@ export async function certificates(tb: Thunderbird): Promise<CertificateRecord[]
 
 /** Something to show when a wait fails: the steps of every enrollment and the add-on's console. */
 function describe(list: readonly Enrollment[], tb: Thunderbird): string {
-  const steps = list.map((e) => `${e.email}: ${e.history.map((h) => h.step).join(' → ')}${e.error ? ` [${e.error.code}: ${e.error.message}]` : ''}`
+  const steps = list.map((e) => `${e.email}: ${e.history.map((h) => h.step + (h.note ? ` (${h.note})` : '')).join(' → ')}${e.error ? ` [${e.error.code}: ${e.error.message}]` : ''}`
+    + (e.needsPassphrase ? ' needs passphrase' : '')
     + (e.refusals.length ? ` refusals: ${e.refusals.map((r) => r.reasons.join('+')).join(', ')}` : ''));
   const console = tb.output().split('\n').filter((l) => /^console\.|JavaScript error|One-Click/.test(l)).slice(-30);
   return `enrollments:\n  ${steps.join('\n  ') || '(none)'}\nconsole:\n  ${console.join('\n  ')}`;
@@ -44,7 +45,14 @@ export async function waitForEnrollment(
   const deadline = Date.now() + timeoutMs;
   let list: Enrollment[] = [];
   for (;;) {
-    list = await enrollments(tb);
+    try {
+      list = await enrollments(tb);
+    } catch (error) {
+      // A read racing the add-on's own write can fail (IndexedDB transaction); read again.
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
     const mine = list.filter((e) => e.email === email && e.createdAt >= since).sort((a, b) => b.createdAt - a.createdAt)[0];
     if (mine && done(mine)) return mine;
     if (Date.now() > deadline) throw new Error(`enrollment of ${email} not done after ${timeoutMs} ms\n${describe(list, tb)}`);
@@ -84,43 +92,92 @@ export function makePassphrase(): string {
 }
 
 /**
- * The popup's element ids the drivers rely on (docs/ADDON.md lists the add-on's stable ids).
+ * The popup's element ids the drivers rely on (src/popup/popup.html; docs/ADDON.md).
  * Kept in one place so a renamed id is one edit.
  */
 export const POPUP = {
+  main: '#popup',
   identitySelect: '#identity-select',
+  startForm: '#start-form',
   keyType: '#key-type',
   usage: '#usage',
+  generatePassphrase: '#generate-passphrase',
   passphrase: '#passphrase',
   passphraseConfirm: '#passphrase-confirm',
-  terms: '#agree-terms',
+  generatedPassphrase: '#generated-passphrase-value',
+  terms: '#terms',
+  termsAgree: '#terms-agree',
   start: '#start',
+  enrollment: '#enrollment',
+  enrollmentStep: '#enrollment-step',
+  steps: '#steps',
+  error: '#enrollment-error',
+  errorMessage: '#error-message',
+  refusals: '#refusals',
+  certificate: '#certificate',
+  certEmails: '#cert-emails',
+  download: '#download',
+  downloadPassphrase: '#download-passphrase',
+  renew: '#renew',
+  revoke: '#revoke',
+  revokeReason: '#revoke-reason',
+  revokeConfirm: '#revoke-confirm',
   status: '#status',
 } as const;
 
 export interface PopupStart {
   readonly email: string;
-  readonly passphrase: string;
+  /** The `.p12` passphrase to type; without one the popup's generated passphrase is used and returned. */
+  readonly passphrase?: string;
   readonly keyType?: string;
   readonly usage?: string;
 }
 
+/** Opens the popup and waits until it has rendered its state (`#popup[data-ready="true"]`). */
+export async function openPopup(tb: Thunderbird): Promise<void> {
+  await tb.openPopup(`${POPUP.main}[data-ready="true"]`);
+}
+
+/** Whether `selector` exists and is not hidden (itself or an ancestor). */
+export async function popupVisible(tb: Thunderbird, selector: string): Promise<boolean> {
+  return tb.popup<boolean>(`
+    const el = content.document.querySelector(arguments[0]);
+    return !!el && !el.closest('[hidden]');
+  `, [selector]);
+}
+
 /**
  * The one click, as a user does it: toolbar button → pick the identity (and key type/usage when
- * asked) → passphrase → Start. Fields the popup does not show are left alone.
+ * given) → passphrase (typed, or the generated one) → agree to the CA's terms if asked → Start.
+ * Returns the passphrase in use.
  */
-export async function startInPopup(tb: Thunderbird, o: PopupStart): Promise<void> {
-  await tb.openPopup(POPUP.identitySelect);
+export async function startInPopup(tb: Thunderbird, o: PopupStart): Promise<string> {
+  await openPopup(tb);
   const value = await tb.waitInPopup<string>(`
     const option = [...content.document.querySelectorAll(arguments[0] + ' option')].find((x) => x.textContent.includes(arguments[1]));
     return option ? option.value : null;
   `, 15_000, [POPUP.identitySelect, o.email]);
   await tb.popupSetValue(POPUP.identitySelect, value);
-  const present = async (selector: string): Promise<boolean> => tb.popup<boolean>('return content.document.querySelector(arguments[0]) !== null;', [selector]);
+  await tb.waitInPopup(`const f = content.document.querySelector(arguments[0]); return !!f && !f.hidden;`, 10_000, [POPUP.startForm]);
   if (o.keyType !== undefined) await tb.popupSetValue(POPUP.keyType, o.keyType);
   if (o.usage !== undefined) await tb.popupSetValue(POPUP.usage, o.usage);
-  if (await present(POPUP.passphrase)) await tb.popupSetValue(POPUP.passphrase, o.passphrase);
-  if (await present(POPUP.passphraseConfirm)) await tb.popupSetValue(POPUP.passphraseConfirm, o.passphrase);
-  if (await present(POPUP.terms)) await tb.popupSetValue(POPUP.terms, true);
+  if (o.passphrase !== undefined) {
+    await tb.popupSetValue(POPUP.generatePassphrase, false);
+    await tb.popupSetValue(POPUP.passphrase, o.passphrase);
+    await tb.popupSetValue(POPUP.passphraseConfirm, o.passphrase);
+  } else {
+    await tb.popupSetValue(POPUP.generatePassphrase, true);
+  }
+  if (await popupVisible(tb, POPUP.terms)) await tb.popupSetValue(POPUP.termsAgree, true);
   await tb.popupClick(POPUP.start);
+  if (o.passphrase !== undefined) return o.passphrase;
+  return tb.waitInPopup<string>(`
+    const el = content.document.querySelector(arguments[0]);
+    return el && !el.closest('[hidden]') && el.textContent.trim() !== '' ? el.textContent.trim() : null;
+  `, 20_000, [POPUP.generatedPassphrase]);
+}
+
+/** The step names the popup lists (`#steps li`), as shown. */
+export async function popupSteps(tb: Thunderbird): Promise<string[]> {
+  return tb.popup<string[]>('return [...content.document.querySelectorAll(arguments[0] + " li")].map((li) => li.textContent.trim());', [POPUP.steps]);
 }
