@@ -182,4 +182,13 @@ describe('DNS-over-HTTPS (RFC 8484)', () => {
     expect(parse(Buffer.from(await missing.arrayBuffer()))).toMatchObject({ rcode: 3, txt: [] });
     expect(Object.keys(sandbox.zone).sort()).toEqual(['forged._domainkey.evil.test', 'mail._domainkey.example.test', 'sandbox._domainkey.ca.test']);
   });
+
+  it('answers garbage with FORMERR and refuses the wrong media type (RFC 8484 §4.1)', async () => {
+    const fetchDoh = new TestAcmeClient(sandbox).fetch;
+    const garbage = await fetchDoh(sandbox.dohUrl, { method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: new Uint8Array([0xab, 0xcd, 1]) });
+    const body = Buffer.from(await garbage.arrayBuffer());
+    expect([body.readUInt16BE(0), body[3]! & 0x0f]).toEqual([0xabcd, 1]);
+    const json = await fetchDoh(sandbox.dohUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(json.status).toBe(415);
+  });
 });

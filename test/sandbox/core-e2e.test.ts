@@ -132,6 +132,31 @@ describe('the project\'s core obtains a certificate from the sandbox', () => {
   }
 });
 
+describe('certificate life cycle through the core', () => {
+  it('alternate chain, ARI (certID computed by the client), revocation, ARI after revocation', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
+    const seen = await seenUids(alice);
+    const e = await start(alice);
+    const mail = await waitForChallengeMail(alice, seen);
+    await reply(alice, await check(mail!, e, alice), e, 'string');
+    await e.acme.respondToChallenge(e.challenge.url);
+    await e.acme.waitForAuthorization(e.authz.url, { timeoutMs: 20_000 });
+    const keys = await generateKey('P-256', crypto);
+    const finalized = await e.acme.finalize(e.order, await createCsr({ keys, emails: [alice.email], usage: 'sign' }, crypto));
+    const done = await e.acme.waitForOrder(e.order.url, 'valid', { initial: finalized, timeoutMs: 20_000 });
+    const download = await e.acme.downloadCertificate(done.certificate!);
+    expect(download.alternates).toHaveLength(1);
+    const leaf = download.certificates[0]!;
+
+    const before = await e.acme.renewalInfo(leaf);
+    expect(before, 'the sandbox knows the certID the client computed').toBeDefined();
+    expect(before!.suggestedWindow.start.getTime()).toBeGreaterThan(Date.now());
+    await e.acme.revoke(leaf, 4);
+    const after = await e.acme.renewalInfo(leaf);
+    expect(after!.suggestedWindow.end.getTime()).toBeLessThan(Date.now());
+  });
+});
+
 describe('what must not work', () => {
   const expectedReason: Record<Exclude<Forgery, 'none'>, string> = {
     unsigned: 'dkim-missing',
