@@ -62,26 +62,16 @@ function advance(hash: SyncHash, I: Uint8Array, A: Uint8Array): void {
   }
 }
 
-/** Derives `n` bytes (RFC 7292 B.2 steps 1–8). */
-export function pkcs12Kdf(hash: SyncHash, password: Uint8Array, salt: Uint8Array, iterations: number, purpose: KdfPurpose, n: number): Uint8Array<ArrayBuffer> {
-  const { D, I } = prepare(hash, password, salt, purpose);
-  const out = new Uint8Array(n);
-  for (let produced = 0; produced < n; produced += hash.outputLength) {
-    const A = hash.iterate(concat(D, I), iterations);
-    out.set(A.subarray(0, Math.min(hash.outputLength, n - produced)), produced);
-    advance(hash, I, A);
-  }
-  return out;
-}
-
 /** Rounds per slice in pkcs12KdfAsync: a few tens of milliseconds of hashing. */
 const SLICE = 25_000;
 
 /**
- * The same derivation in slices that give the event loop back between them, so that WebCrypto
- * work started just before (the PBKDF2 of the bags, which runs off the main thread in Node and in
- * Firefox) proceeds in parallel, and the add-on's background page keeps answering messages.
- * H^c(x) = H^(c-k)(H^k(x)), so slicing does not change the result.
+ * Derives `n` bytes (RFC 7292 B.2 steps 1–8), hashing in slices that give the event loop back
+ * between them, so that WebCrypto work started just before (the PBKDF2 of the bags, which runs
+ * off the main thread in Node and in Firefox) proceeds in parallel, and the add-on's background
+ * page keeps answering messages.
+ * H^c(x) = H^(c-k)(H^k(x)), so slicing does not change the result. Legacy files derive a key and
+ * an IV this way (several hundred thousand SHA-1 rounds each) without freezing the page.
  */
 export async function pkcs12KdfAsync(hash: SyncHash, password: Uint8Array, salt: Uint8Array, iterations: number, purpose: KdfPurpose, n: number): Promise<Uint8Array<ArrayBuffer>> {
   const { D, I } = prepare(hash, password, salt, purpose);

@@ -13,7 +13,7 @@
 import { children, octets, oidOf, smallInteger, type Node } from './asn1';
 import { nullValue, octetString, oid, sequence, integer, type Der } from './der';
 import { Pkcs12FormatError } from './errors';
-import { bmpPassword, KdfPurpose, pkcs12Kdf } from './kdf';
+import { bmpPassword, KdfPurpose, pkcs12KdfAsync } from './kdf';
 import { CipherError, rc2CbcDecrypt, tripleDesCbcDecrypt, tripleDesCbcEncrypt } from './legacy-ciphers';
 import { OID } from './oids';
 import { SHA1 } from './sha';
@@ -62,11 +62,11 @@ export async function encryptPbes2(plaintext: Uint8Array<ArrayBuffer>, passphras
 }
 
 /** RFC 7292 Appendix C pbeWithSHAAnd3-KeyTripleDES-CBC: only for the `legacy` option. */
-export function encryptLegacy3Des(plaintext: Uint8Array, passphrase: string, iterations: number, crypto: Crypto): Encrypted {
+export async function encryptLegacy3Des(plaintext: Uint8Array, passphrase: string, iterations: number, crypto: Crypto): Promise<Encrypted> {
   const salt = random(crypto, 8);
   const password = bmpPassword(passphrase);
-  const key = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Key, 24);
-  const iv = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Iv, 8);
+  const key = await pkcs12KdfAsync(SHA1, password, salt, iterations, KdfPurpose.Key, 24);
+  const iv = await pkcs12KdfAsync(SHA1, password, salt, iterations, KdfPurpose.Iv, 8);
   const ciphertext = tripleDesCbcEncrypt(key, iv, plaintext);
   key.fill(0);
   return { algorithm: sequence(oid(OID.pbeWithSHAAnd3KeyTripleDesCbc), sequence(octetString(salt), integer(iterations))), ciphertext };
@@ -141,31 +141,32 @@ async function decryptPbes2(params: Node | undefined, ciphertext: Uint8Array<Arr
   return { plaintext, info: { scheme: `PBES2/PBKDF2-HMAC-${hash}/AES-${bytes * 8}-CBC`, iterations } };
 }
 
-function decryptPkcs12Pbe(algorithm: string, params: Node | undefined, ciphertext: Uint8Array, passphrase: string): { plaintext: Uint8Array<ArrayBuffer>; info: SchemeInfo } {
+async function decryptPkcs12Pbe(algorithm: string, params: Node | undefined, ciphertext: Uint8Array, passphrase: string): Promise<{ plaintext: Uint8Array<ArrayBuffer>; info: SchemeInfo }> {
   const [saltNode, iterNode] = children(params, 'pkcs-12PbeParams');
   const salt = octets(saltNode, 'pkcs-12PbeParams salt');
   const iterations = checkIterations(smallInteger(iterNode, 'pkcs-12PbeParams iterations'));
   const password = bmpPassword(passphrase);
-  const iv = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Iv, 8);
+  const kdf = (purpose: KdfPurpose, n: number): Promise<Uint8Array<ArrayBuffer>> => pkcs12KdfAsync(SHA1, password, salt, iterations, purpose, n);
+  const iv = await kdf(KdfPurpose.Iv, 8);
   try {
     switch (algorithm) {
       case OID.pbeWithSHAAnd3KeyTripleDesCbc: {
-        const key = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Key, 24);
+        const key = await kdf(KdfPurpose.Key, 24);
         return { plaintext: tripleDesCbcDecrypt(key, iv, ciphertext), info: { scheme: 'pbeWithSHAAnd3-KeyTripleDES-CBC', iterations } };
       }
       case OID.pbeWithSHAAnd2KeyTripleDesCbc: {
-        const k = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Key, 16);
+        const k = await kdf(KdfPurpose.Key, 16);
         const key = new Uint8Array(24);
         key.set(k);
         key.set(k.subarray(0, 8), 16);
         return { plaintext: tripleDesCbcDecrypt(key, iv, ciphertext), info: { scheme: 'pbeWithSHAAnd2-KeyTripleDES-CBC', iterations } };
       }
       case OID.pbeWithSHAAnd128BitRc2Cbc: {
-        const key = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Key, 16);
+        const key = await kdf(KdfPurpose.Key, 16);
         return { plaintext: rc2CbcDecrypt(key, 128, iv, ciphertext), info: { scheme: 'pbeWithSHAAnd128BitRC2-CBC', iterations } };
       }
       case OID.pbeWithSHAAnd40BitRc2Cbc: {
-        const key = pkcs12Kdf(SHA1, password, salt, iterations, KdfPurpose.Key, 5);
+        const key = await kdf(KdfPurpose.Key, 5);
         return { plaintext: rc2CbcDecrypt(key, 40, iv, ciphertext), info: { scheme: 'pbeWithSHAAnd40BitRC2-CBC', iterations } };
       }
       default:

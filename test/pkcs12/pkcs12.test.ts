@@ -117,6 +117,20 @@ describe('buildPkcs12 (RFC 7292) read by OpenSSL and imported by NSS', () => {
     expect(pk12Import(freshNssDb('default'), path, PASS).ok).toBe(true);
   });
 
+  it('derives keys right for counts that are not a multiple of the KDF slice (25 000), default and legacy', async () => {
+    for (const legacy of [false, true]) {
+      const path = write(`odd-${legacy}.p12`, await build('P-256', { legacy, iterations: 30_001 }));
+      const info = opensslInfo(path, PASS, legacy);
+      expect(info.ok, info.text).toBe(true);
+      expect(info.text).toContain(`MAC: ${legacy ? 'sha1' : 'sha256'}, Iteration 30001`);
+      // Decrypting both bags proves the key and IV derivations, not only the MAC's.
+      const dump = spawnSync('openssl', ['pkcs12', '-in', path, '-passin', `pass:${PASS}`, '-nodes', ...(legacy ? ['-legacy'] : [])], { encoding: 'utf8' });
+      expect(dump.status, dump.stderr).toBe(0);
+      expect(dump.stdout).toContain('-----BEGIN PRIVATE KEY-----');
+      expect(dump.stdout.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(3);
+    }
+  });
+
   it('refuses an empty passphrase unless allowed, a key that is not the leaf\'s, and no certificate', async () => {
     const { keys, chain } = issued.get('P-256')!;
     const base = { privateKey: keys.privateKey, certificates: chain, friendlyName: 'x', iterations: FAST };
