@@ -60,3 +60,36 @@ describe('manifest.json', () => {
     }
   });
 });
+
+describe('popup, options and Experiment contracts', () => {
+  const addonDoc = readFileSync('docs/ADDON.md', 'utf8');
+  const idsIn = (html: string): string[] => [...readFileSync(html, 'utf8').matchAll(/\bid="([\w-]+)"/g)].map((m) => m[1] ?? '');
+
+  it('documents every popup element id in docs/ADDON.md, and documents no id the popup lacks', () => {
+    const popupIds = idsIn('src/popup/popup.html');
+    const section = addonDoc.slice(addonDoc.indexOf('## Popup element ids'), addonDoc.indexOf('Options page ids'));
+    const documented = [...section.matchAll(/`([a-z][\w-]*)`/g)].map((m) => m[1] ?? '').filter((id) => !['main', 'true', 'select', 'li', 'ol', 'title', 'role=status', 'local'].includes(id) && !/^data-/.test(id));
+    for (const id of popupIds) expect(documented, `#${id} undocumented`).toContain(id);
+    for (const id of documented) expect(popupIds, `documented #${id} missing`).toContain(id);
+    expect(new Set(popupIds).size).toBe(popupIds.length);
+  });
+
+  it('documents every options page id', () => {
+    const section = addonDoc.slice(addonDoc.indexOf('Options page ids'));
+    for (const id of idsIn('src/options/options.html')) expect(section, `#${id}`).toContain(`\`${id}\``);
+  });
+
+  it('lets an administrator preset exactly the settings the add-on has, plus the lock', async () => {
+    const { SETTING_KEYS } = await import('../src/enroll/settings');
+    const schema = JSON.parse(readFileSync('managed-schema.json', 'utf8')) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties).sort()).toEqual([...SETTING_KEYS, 'locked'].sort());
+  });
+
+  it('implements every function the Experiment schema declares, and no other', () => {
+    const schema = JSON.parse(readFileSync('experiments/smimeStore/schema.json', 'utf8')) as { functions: { name: string }[] }[];
+    const declared = (schema[0]?.functions ?? []).map((f) => f.name).sort();
+    const implemented = [...readFileSync('experiments/smimeStore/implementation.js', 'utf8').matchAll(/^ {8}async (\w+)\(/gm)].map((m) => m[1]).sort();
+    expect(implemented).toEqual(declared);
+    expect(declared).toEqual(['clearIdentityCertificates', 'getIdentityCertificates', 'importPkcs12', 'setIdentityCertificates']);
+  });
+});
