@@ -260,7 +260,11 @@ export class AcmeServer {
     const payload = objectPayload(jws.payload, 'newAccount');
     const thumbprint = jwkThumbprint(jws.jwk);
     const existing = this.state.accountByThumbprint(thumbprint);
-    if (existing) return { status: 200, body: this.accountJson(existing), headers: { location: existing.url } };
+    if (existing) {
+      // RFC 8555 §7.3.6: nothing is accepted any more for a deactivated account's key.
+      if (existing.status !== 'valid') throw new AcmeProblem('unauthorized', `the account of this key is ${existing.status}`);
+      return { status: 200, body: this.accountJson(existing), headers: { location: existing.url } };
+    }
     if (payload['onlyReturnExisting'] === true) throw new AcmeProblem('accountDoesNotExist', 'no account for this key (onlyReturnExisting)');
     if (payload['termsOfServiceAgreed'] !== true) {
       throw new AcmeProblem('userActionRequired', 'agree to the terms of service (termsOfServiceAgreed: true)', {

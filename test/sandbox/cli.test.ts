@@ -3,13 +3,14 @@
  * stops everything, removes its state folder and exits 0, leaving no process and no open port.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fetchTrusting } from '../helpers/openssl';
 import { leftovers, listening } from './leftovers';
 
 describe('npm run sandbox', () => {
   it('prints the addresses and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--timing', 'after-post', '--join', 'bytes'], {
+    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--timing', 'after-post', '--join', 'bytes', '--eab'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -31,6 +32,9 @@ describe('npm run sandbox', () => {
       const ports = [port('ACME directory'), port('IMAP \\(no TLS\\)'), port('SMTP submission'), port('DNS-over-HTTPS')];
       expect(existsSync(rootPath)).toBe(true);
       for (const p of ports) expect(await listening(p), `port ${p} listens`).toBe(true);
+      const directory = (await (await fetchTrusting(readFileSync(rootPath, 'utf8'))(`https://127.0.0.1:${ports[0]!}/directory`)).json()) as { meta: Record<string, unknown> };
+      expect(directory.meta['externalAccountRequired'], '--eab reached the server').toBe(true);
+      expect(output).toMatch(/EAB\s+kid \S+\s+hmacKey \S+\s+\(required\)/);
 
       child.kill('SIGINT');
       expect(await exited).toBe(0);

@@ -66,7 +66,7 @@ describe('sandbox CA: JWS and account rules (RFC 8555 §6, §7.3)', () => {
     expect(getWithBody.json?.['detail']).toMatch(/POST-as-GET/);
   });
 
-  it('asks for the terms, finds existing accounts, and refuses onlyReturnExisting for an unknown key', async () => {
+  it('asks for the terms, finds existing accounts, refuses onlyReturnExisting for an unknown key, and shuts a deactivated account out', async () => {
     const client = new TestAcmeClient(sandbox);
     const noTerms = await client.post(await client.url('newAccount'), { contact: ['mailto:a@example.test'] });
     expect([noTerms.status, problemType(noTerms.json)]).toEqual([403, acmeError('userActionRequired')]);
@@ -79,6 +79,11 @@ describe('sandbox CA: JWS and account rules (RFC 8555 §6, §7.3)', () => {
     expect(again.headers.get('location')).toBe(created.headers.get('location'));
     const badContact = await client.post(client.kid!, { contact: ['tel:+1555'] });
     expect(problemType(badContact.json)).toBe(acmeError('unsupportedContact'));
+    expect((await client.post(client.kid!, { status: 'deactivated' })).json?.['status']).toBe('deactivated');
+    const afterwards = await client.get(client.kid!);
+    expect([afterwards.status, problemType(afterwards.json)]).toEqual([403, acmeError('unauthorized')]);
+    const lookup = await client.post(await client.url('newAccount'), { onlyReturnExisting: true }, { useJwk: true });
+    expect(problemType(lookup.json)).toBe(acmeError('unauthorized'));
   });
 
   it('accepts an external account binding and refuses a wrong one', async () => {
