@@ -12,6 +12,7 @@ export interface Alarm {
 export interface AlarmsApi {
   create(name: string, info: { when?: number; delayInMinutes?: number; periodInMinutes?: number }): void;
   clear(name: string): Promise<boolean>;
+  get(name: string): Promise<Alarm | undefined>;
   readonly onAlarm: { addListener(listener: (alarm: Alarm) => void): void };
 }
 

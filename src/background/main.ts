@@ -123,7 +123,8 @@ const context: HandlerContext = {
 async function start(): Promise<void> {
   await migrate(local);
   await settings();
-  alarms().create(RENEWAL_ALARM, { delayInMinutes: 1, periodInMinutes: 24 * 60 });
+  // Created once: the event page restarts often, and re-creating would push the check back each time.
+  if (!(await alarms().get(RENEWAL_ALARM))) alarms().create(RENEWAL_ALARM, { delayInMinutes: 1, periodInMinutes: 24 * 60 });
 }
 
 const ready = start();
