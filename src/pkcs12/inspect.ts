@@ -16,7 +16,10 @@ import { domainToUnicode } from './punycode';
 export interface CertificateAddress {
   /** As carried in the certificate (rfc822Name: A-label domain). */
   readonly address: string;
-  /** With the domain in U-labels, for display. */
+  /**
+   * With the domain in U-labels, for showing only: compare `address` (a look-alike U-label
+   * domain can display like another one; its A-label form cannot).
+   */
   readonly display: string;
   readonly form: 'rfc822Name' | 'SmtpUTF8Mailbox' | 'subject emailAddress';
 }

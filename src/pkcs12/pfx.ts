@@ -124,12 +124,14 @@ const MAC_HASHES: Record<string, SyncHash> = { [OID.sha1]: SHA1, [OID.sha256]: S
 
 interface Bag {
   readonly id: string;
+  /** The scheme of the encryptedData this bag came out of, if any. */
+  readonly container?: string;
   readonly value: Node;
   readonly friendlyName?: string;
   readonly localKeyId?: Uint8Array;
 }
 
-function readBags(safeContents: Uint8Array, what: string): Bag[] {
+function readBags(safeContents: Uint8Array, what: string, container?: string): Bag[] {
   return children(parseDer(safeContents, what), what).map((bagNode) => {
     const [idNode, valueNode, attrsNode] = children(bagNode, 'SafeBag');
     const id = oidOf(idNode, 'SafeBag bagId');
@@ -146,7 +148,7 @@ function readBags(safeContents: Uint8Array, what: string): Bag[] {
         if (type === OID.localKeyId) localKeyId = octets(first, 'localKeyId');
       }
     }
-    return { id, value, ...(friendlyName === undefined ? {} : { friendlyName }), ...(localKeyId === undefined ? {} : { localKeyId }) };
+    return { id, value, ...(container === undefined ? {} : { container }), ...(friendlyName === undefined ? {} : { friendlyName }), ...(localKeyId === undefined ? {} : { localKeyId }) };
   });
 }
 
@@ -237,7 +239,7 @@ async function parseUnchecked(bytes: Uint8Array, passphrase: string, crypto: Cry
       if (!encryptedContent) continue; // RFC 5652 §6.1: encryptedContent is OPTIONAL; nothing to read
       const { plaintext, scheme } = await decryptAfterMac(algorithm, implicitOctets(encryptedContent, 0, 'encryptedContent'), passphrase, crypto);
       certEncryption.push(scheme);
-      bags.push(...readBags(plaintext, 'encrypted SafeContents'));
+      bags.push(...readBags(plaintext, 'encrypted SafeContents', scheme));
     } else {
       throw new Pkcs12FormatError('public-key privacy mode is not supported', type);
     }
@@ -247,7 +249,8 @@ async function parseUnchecked(bytes: Uint8Array, passphrase: string, crypto: Cry
   if (keyBags.length !== 1) throw new Pkcs12FormatError(`expected one private key in the PKCS#12, found ${keyBags.length}`);
   const keyBag = keyBags[0]!;
   let pkcs8: Uint8Array<ArrayBuffer>;
-  let keyEncryption = 'none';
+  // A plain keyBag is only as protected as the encryptedData around it (Windows writes those).
+  let keyEncryption = keyBag.container ?? 'none';
   if (keyBag.id === OID.keyBag) {
     pkcs8 = keyBag.value.valueBeforeDecodeView.slice();
   } else {

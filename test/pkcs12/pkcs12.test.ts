@@ -193,6 +193,12 @@ describe('parsePkcs12 reads what OpenSSL and NSS write', () => {
     await expectPeerFile(path, { mac: 'HMAC-SHA-1', keyEncryption: 'pbeWithSHAAnd3-KeyTripleDES-CBC', certEncryption: 'pbeWithSHAAnd40BitRC2-CBC' });
   });
 
+  it('openssl pkcs12 -export -keypbe NONE: a plain key bag, reported honestly as unencrypted', async () => {
+    const path = join(tmp.path, 'openssl-nokeypbe.p12');
+    openssl(['pkcs12', '-export', '-keypbe', 'NONE', '-inkey', keyPath, '-in', chainPath, '-out', path, '-passout', `pass:${pass}`]);
+    await expectPeerFile(path, { mac: 'HMAC-SHA-256', keyEncryption: 'none', certEncryption: 'PBES2/PBKDF2-HMAC-SHA-256/AES-256-CBC' });
+  });
+
   it('pk12util -o (NSS: BER indefinite lengths, PBES2, AES-128 certificates)', async () => {
     const db = freshNssDb('export');
     const staged = join(tmp.path, 'stage.p12');
