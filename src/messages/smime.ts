@@ -8,13 +8,16 @@
  * for the policy in check.ts, which matches them against From, To and Subject (the outer header
  * of an S/MIME mail is not covered by the signature).
  *
+ * pkijs is loaded on first use only (a dynamic import): most CAs sign with DKIM, and the
+ * library is large, so a background that never meets an S/MIME-signed challenge never parses it.
+ *
  * Deviations: only the first SignerInfo is checked; revocation (CRL/OCSP) is not checked — a
  * challenge signer's certificate is short-lived CA infrastructure, and a network fetch here
  * would leak which CA the user talks to. The legacy `emailAddress` in the subject DN is not
  * used as an address, only the SAN rfc822Name.
  */
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as Asn1js from 'asn1js';
+import type * as Pkijs from 'pkijs';
 import { contentTypeOf, decodeBase64Body, splitMultipart, MimeError } from './mime';
 import { binaryToBytes, bytesToBinary } from './rfc2047';
 import { MessageParseError, parseMessage, type ParsedMessage } from './rfc5322';
@@ -46,36 +49,48 @@ const OID_EXT_KEY_USAGE = '2.5.29.37';
 const OID_EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
 const OID_ANY_EKU = '2.5.29.37.0';
 
+interface Libraries {
+  readonly pkijs: typeof Pkijs;
+  readonly asn1js: typeof Asn1js;
+}
+let libraries: Promise<Libraries> | undefined;
+
+function load(): Promise<Libraries> {
+  libraries ??= Promise.all([import('pkijs'), import('asn1js')]).then(([pkijs, asn1js]) => ({ pkijs, asn1js }));
+  return libraries;
+}
+
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   return copy.buffer;
 }
 
-function parseDerCertificate(der: Uint8Array): pkijs.Certificate {
+function parseDerCertificate({ pkijs, asn1js }: Libraries, der: Uint8Array): Pkijs.Certificate {
   const asn = asn1js.fromBER(toArrayBuffer(der));
   if (asn.offset === -1) throw new Error('not DER');
   return new pkijs.Certificate({ schema: asn.result });
 }
 
 /** Certificates from PEM text (any number of CERTIFICATE blocks) or one DER blob. */
-export function parseTrustAnchors(anchors: readonly (string | Uint8Array)[]): pkijs.Certificate[] {
-  const out: pkijs.Certificate[] = [];
+export async function parseTrustAnchors(anchors: readonly (string | Uint8Array)[]): Promise<Pkijs.Certificate[]> {
+  const libs = await load();
+  const out: Pkijs.Certificate[] = [];
   for (const anchor of anchors) {
     if (typeof anchor === 'string') {
-      for (const m of anchor.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) out.push(parseDerCertificate(decodeBase64Body(m[1]!)));
-    } else out.push(parseDerCertificate(anchor));
+      for (const m of anchor.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) out.push(parseDerCertificate(libs, decodeBase64Body(m[1]!)));
+    } else out.push(parseDerCertificate(libs, anchor));
   }
   return out;
 }
 
-function rfc822Names(cert: pkijs.Certificate): string[] {
+function rfc822Names(pkijs: typeof Pkijs, cert: Pkijs.Certificate): string[] {
   const ext = cert.extensions?.find((e) => e.extnID === OID_SUBJECT_ALT_NAME);
   const names = ext?.parsedValue instanceof pkijs.AltName ? ext.parsedValue.altNames : [];
   return names.filter((n) => n.type === 1 && typeof n.value === 'string').map((n) => String(n.value));
 }
 
-function allowsEmailProtection(cert: pkijs.Certificate): boolean {
+function allowsEmailProtection(pkijs: typeof Pkijs, cert: Pkijs.Certificate): boolean {
   const ext = cert.extensions?.find((e) => e.extnID === OID_EXT_KEY_USAGE);
   if (!ext) return true; // RFC 5280 §4.2.1.12: no EKU extension means no restriction
   const eku = ext.parsedValue instanceof pkijs.ExtKeyUsage ? ext.parsedValue.keyPurposes : [];
@@ -118,8 +133,15 @@ export async function verifySmime(message: ParsedMessage, options: SmimeOptions)
     throw error;
   }
 
+  let libs: Libraries;
+  try {
+    libs = await load();
+  } catch (error) {
+    return { status: 'invalid', reason: `the S/MIME library could not be loaded (${error instanceof Error ? error.message : String(error)})` };
+  }
+  const { pkijs, asn1js } = libs;
   const engine = new pkijs.CryptoEngine({ name: 'injected', crypto: options.crypto });
-  let signedData: pkijs.SignedData;
+  let signedData: Pkijs.SignedData;
   let signedEntity: string;
   try {
     const asn = asn1js.fromBER(toArrayBuffer(cmsDer));
@@ -139,7 +161,7 @@ export async function verifySmime(message: ParsedMessage, options: SmimeOptions)
 
   const data = detached !== null ? toArrayBuffer(binaryToBytes(detached)) : undefined;
   const base = { signer: 0, checkDate: options.now(), extendedMode: true as const, ...(data ? { data } : {}) };
-  let signer: pkijs.Certificate | null | undefined;
+  let signer: Pkijs.Certificate | null | undefined;
   try {
     const result = await signedData.verify({ ...base, checkChain: false }, engine);
     signer = result.signerCertificate;
@@ -147,13 +169,18 @@ export async function verifySmime(message: ParsedMessage, options: SmimeOptions)
     return { status: 'invalid', reason: error instanceof Error ? error.message : 'the signature does not verify' };
   }
   if (!signer) return { status: 'invalid', reason: 'the signer certificate is not in the message' };
-  if (!allowsEmailProtection(signer)) return { status: 'untrusted', reason: 'the signer certificate is not for e-mail protection' };
-  const trusted = parseTrustAnchors(options.trustAnchors);
+  if (!allowsEmailProtection(pkijs, signer)) return { status: 'untrusted', reason: 'the signer certificate is not for e-mail protection' };
+  let trusted: Pkijs.Certificate[];
+  try {
+    trusted = await parseTrustAnchors(options.trustAnchors);
+  } catch (error) {
+    return { status: 'untrusted', reason: `a configured trust anchor cannot be read (${error instanceof Error ? error.message : String(error)})` };
+  }
   if (trusted.length === 0) return { status: 'untrusted', reason: 'no S/MIME trust anchor is configured' };
   try {
     await signedData.verify({ ...base, checkChain: true, trustedCerts: trusted }, engine);
   } catch (error) {
     return { status: 'untrusted', reason: error instanceof Error ? error.message : 'the certificate chain does not verify' };
   }
-  return { status: 'pass', signerAddresses: rfc822Names(signer), protectedHeaders: protectedHeadersOf(signedEntity) };
+  return { status: 'pass', signerAddresses: rfc822Names(pkijs, signer), protectedHeaders: protectedHeadersOf(signedEntity) };
 }

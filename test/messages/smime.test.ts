@@ -102,6 +102,13 @@ describe('S/MIME-signed challenges (RFC 8551)', () => {
     expect(v.reasons.map((r) => r.code)).toEqual(['smime-untrusted']);
   });
 
+  it('a trust anchor that cannot be read makes the mail untrusted, not the check throw', async () => {
+    const signer = issueSmimeCert(ca, CA_FROM, 'badanchor');
+    const broken = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+    const v = await inspectChallengeMail(signedChallenge(signer), expectation, { ...env(), trustAnchors: [broken] });
+    expect(v.reasons.map((r) => r.code)).toEqual(['smime-untrusted']);
+  });
+
   it('openssl-smime-detached-body_modified: smime-invalid', async () => {
     const signer = issueSmimeCert(ca, CA_FROM, 'tampered');
     const raw = signedChallenge(signer).replace('automatically generated', 'hand-written');
