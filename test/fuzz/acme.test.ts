@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AcmeClient, AcmeError, generateAccountKey, parseRetryAfter, type AccountKey } from '../../src/acme/index';
 import { makeTestCa } from '../helpers/openssl';
 import { makeTempDir } from '../helpers/process';
-import { fuzz, mailBytes, mutated, RUNS, type Tally } from './guard';
+import { TEST_TIMEOUT_MS, fuzz, mailBytes, mutated, RUNS, type Tally } from './guard';
 
 const crypto = webcrypto as unknown as Crypto;
 const BASE = 'https://acme.fuzz.test';
@@ -103,16 +103,16 @@ const runs = Math.max(1, Math.floor(RUNS / 2));
 describe('fuzz: src/acme server input', () => {
   it('authorization (RFC 8555 §7.1.4, RFC 8823 email-reply-00 challenges)', async () => {
     clean(await fuzz('acme authorization', answers(fixture('rfc8823-3-authz-pending-email-reply.json')), (a) => client(server('/acme/authz/1', a)).getAuthorization(`${BASE}/acme/authz/1`), isAcmeError, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('order (RFC 8555 §7.1.3), with problem documents in error', async () => {
     const order = { ...fixture('order-invalid.json'), ...fixture('order-pending-email.json') };
     clean(await fuzz('acme order', answers(order), (a) => client(server('/acme/order/1', a)).getOrder(`${BASE}/acme/order/1`), isAcmeError, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('new order: Location, status 201, problem documents (RFC 8555 §7.4, §6.7)', async () => {
     clean(await fuzz('acme new order', fc.oneof(answers(fixture('order-pending-email.json')), answers(fixture('rfc8555-6.7.1-problem-compound.json'), 'application/problem+json')), (a) => client(server('/acme/new-order', a)).newOrder([{ type: 'email', value: 'alice@example.test' }]), isAcmeError, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('directory (RFC 8555 §7.1.1)', async () => {
     const dir = fixture('directory.json');
@@ -123,7 +123,7 @@ describe('fuzz: src/acme server input', () => {
       };
       return client(f).directory();
     }, isAcmeError, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('certificate chain download (RFC 8555 §7.4.2)', async () => {
     const dir = makeTempDir('fuzz-acme-');
@@ -139,14 +139,14 @@ describe('fuzz: src/acme server input', () => {
       body: fc.oneof(fc.constant(pem + pem), mutated(pem + pem, 6), mailBytes(300)),
     });
     clean(await fuzz('acme certificate chain', chain, (a) => client(server('/acme/cert/1', a)).downloadCertificate(`${BASE}/acme/cert/1`), isAcmeError, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('parseRetryAfter: any header text → milliseconds or undefined', async () => {
     clean(await fuzz('retry-after', fc.oneof(mailBytes(40), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()), fc.integer().map(String)), (v) => {
       const ms = parseRetryAfter(v, Date.parse('2026-11-23T12:00:00Z'));
       if (ms !== undefined && (!Number.isFinite(ms) || ms < 0)) throw new TypeError(`bad delay ${ms}`);
     }, () => false));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('figure', () => {
     const inputs = results.reduce((a, t) => a + t.inputs, 0);

@@ -16,6 +16,8 @@ export const RUNS = Math.max(1, Number(process.env['FUZZ_RUNS'] ?? 2000));
  * never ends), which takes far longer.
  */
 export const HANG_MS = 5_000;
+/** Per-test time limit: Vitest's default is for ordinary tests, not for `npm run fuzz`. */
+export const TEST_TIMEOUT_MS = Math.max(60_000, RUNS * 25);
 
 export interface Tally {
   readonly target: string;

@@ -25,7 +25,7 @@ import {
 } from '../../src/messages/index';
 import { challengeMail, makeContext, signAsCa, CA_FROM, IDENTITY, type ForgeryContext } from '../fixtures/forgery/mutations';
 import { txtResponse } from '../security/flow';
-import { fuzz, mailBytes, mutated, mutatedBytes, RUNS, type Tally } from './guard';
+import { TEST_TIMEOUT_MS, fuzz, mailBytes, mutated, mutatedBytes, RUNS, type Tally } from './guard';
 
 const crypto = webcrypto as unknown as Crypto;
 const nothing = (): boolean => false;
@@ -66,11 +66,11 @@ describe('fuzz: src/messages', () => {
       const m = parseMessage(raw);
       for (const name of ['from', 'to', 'subject', 'dkim-signature']) m.all(name);
     }, (e) => e instanceof MessageParseError));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('parseMessage: binary input (Uint8Array) with NUL and high bytes', async () => {
     clean(await fuzz('rfc5322 parseMessage bytes', fc.uint8Array({ maxLength: 3000 }), (raw) => parseMessage(raw), (e) => e instanceof MessageParseError));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('decodeEncodedWords / decodeWordsInText: never throw', async () => {
     clean(await fuzz('rfc2047 decoder', headerValue, (value) => {
@@ -78,12 +78,12 @@ describe('fuzz: src/messages', () => {
       const b = decodeWordsInText(value);
       if (typeof a !== 'string' || typeof b !== 'string') throw new TypeError('not a string');
     }, nothing));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('parseAddressList: mailboxes, groups, comments, encoded-words → a list or AddressParseError', async () => {
     const address = fc.array(fc.oneof(headerValue, fc.constantFrom('"', '\\', '<', '>', '@', ',', ';', ':', '(', ')', '[', ']', ' ', 'a', 'b.c', CA_FROM, IDENTITY)), { maxLength: 20 }).map((p) => p.join(''));
     clean(await fuzz('address list', address, (value) => parseAddressList(value), (e) => e instanceof AddressParseError));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('parseTagList: DKIM signature and key-record tag lists → a map or TagListError', async () => {
     const sig = /^DKIM-Signature:([^]*?)\r\n(?=\S)/.exec(genuine)?.[1] ?? '';
@@ -94,7 +94,7 @@ describe('fuzz: src/messages', () => {
         .map((tags) => tags.map(([k, v]) => `${k}=${v}`).join(';')),
     );
     clean(await fuzz('dkim tag list', tagList, (text) => parseTagList(text), (e) => e instanceof TagListError));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('verifyDkim: mutated signatures against mutated key records → results, never an exception', async () => {
     const record = ctx.zone['sel._domainkey.ca.example']![0]!;
@@ -110,25 +110,25 @@ describe('fuzz: src/messages', () => {
       const found = await verifyDkim(message, { resolver: createZoneResolver({ 'sel._domainkey.ca.example': [keyRecord] }), crypto, now: () => new Date(t0 + 60_000) });
       if (!Array.isArray(found)) throw new TypeError('not a result list');
     }, nothing, Math.max(1, Math.floor(RUNS / 2))));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('parseAuthenticationResults: null or a result, never an exception', async () => {
     const value = fc.oneof(mutated('mx.example.org; dkim=pass (good) header.d=ca.example header.s=sel header.b="abc"; spf=none smtp.mailfrom=x@y', 8), headerValue);
     clean(await fuzz('authentication-results', value, (v) => parseAuthenticationResults(v), nothing));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('decodeTxtResponse: DNS answers → TXT records or DnsFormatError', async () => {
     const query = Uint8Array.from([0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 115, 101, 108, 10, 95, 100, 111, 109, 97, 105, 110, 107, 101, 121, 2, 99, 97, 7, 101, 120, 97, 109, 112, 108, 101, 0, 0, 16, 0, 1]);
     const answer = txtResponse(query, ['v=DKIM1; k=rsa; p=' + 'A'.repeat(400)]);
     clean(await fuzz('dns txt response', fc.oneof(fc.uint8Array({ maxLength: 600 }), mutatedBytes(answer, 6)), (bytes) => decodeTxtResponse(bytes), (e) => e instanceof DnsFormatError));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('checkChallengeMail: the whole decision on mutated genuine mails → a verdict, never an exception', async () => {
     clean(await fuzz('challenge check', mutated(genuine, 6), async (raw) => {
       const verdict = await checkChallengeMail(raw, { identity: IDENTITY, challengeFrom: CA_FROM, orderCreatedAt: new Date(t0) }, { resolver: createZoneResolver(ctx.zone), crypto, now: () => new Date(t0 + 120_000) });
       if (!['answer', 'refuse'].includes(verdict.verdict)) throw new TypeError('no verdict');
     }, nothing, Math.max(1, Math.floor(RUNS / 2))));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('figure', () => {
     const inputs = results.reduce((a, t) => a + t.inputs, 0);

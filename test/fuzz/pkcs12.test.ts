@@ -26,7 +26,7 @@ import {
 } from '../../src/pkcs12/index';
 import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
 import * as x509 from '@peculiar/x509';
-import { fuzz, mailBytes, mutated, mutatedBytes, RUNS, type Tally } from './guard';
+import { TEST_TIMEOUT_MS, fuzz, mailBytes, mutated, mutatedBytes, RUNS, type Tally } from './guard';
 
 const crypto = webcrypto as unknown as Crypto;
 const PASSPHRASE = 'fuzzing passphrase, test only';
@@ -67,22 +67,22 @@ describe('fuzz: src/pkcs12 readers', () => {
   it('pemDecodeAll: any text → blocks or PemError', async () => {
     const text = fc.oneof(mutated(certPem + certPem, 8), mailBytes(600), fc.constantFrom('-----BEGIN X-----\n-----END Y-----', '-----BEGIN CERTIFICATE-----'));
     clean(await fuzz('pem decode', text, (t) => pemDecodeAll(t), typed));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('parsePkcs12: mutated PBES2 and legacy files, random bytes → contents or a typed error', async () => {
     const input = fc.tuple(fc.oneof(fc.constantFrom(pfx, legacyPfx), mutatedBytes(pfx, 4), mutatedBytes(legacyPfx, 4), fc.uint8Array({ maxLength: 400 })), fc.constantFrom(PASSPHRASE, PASSPHRASE, 'wrong', ''));
     clean(await fuzz('pkcs12 parse', input, ([bytes, passphrase]) => parsePkcs12(bytes, passphrase, crypto), typed, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('decryptPrivateKey: mutated EncryptedPrivateKeyInfo → a key or a typed error', async () => {
     clean(await fuzz('encrypted pkcs8', fc.oneof(fc.constant(encryptedKey), mutatedBytes(encryptedKey, 4), fc.uint8Array({ maxLength: 300 })), (bytes) => decryptPrivateKey(bytes, PASSPHRASE, crypto), typed, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('inspectCertificate: mutated DER and PEM → a summary or CertificateError', async () => {
     const der = certificateDer(certPem);
     const input = fc.oneof(mutatedBytes(der, 4), fc.uint8Array({ maxLength: 400 }), mutatedBytes(der, 3).map((d) => pemEncode('CERTIFICATE', d)));
     clean(await fuzz('certificate inspect', input, (i) => inspectCertificate(i, crypto), typed, runs));
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('figure', () => {
     const inputs = results.reduce((a, t) => a + t.inputs, 0);
