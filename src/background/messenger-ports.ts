@@ -103,6 +103,23 @@ function normalizeBody(text: string | undefined): string {
   return (text ?? '').replace(/\r\n?/g, '\n').split('\n').map((line) => line.trimEnd()).join('\n').trim();
 }
 
+/**
+ * The body must be exactly the armoured response. The one thing allowed after it is the
+ * identity's signature, behind the RFC 3676 §4.3 separator ("-- "), which Thunderbird may add:
+ * the CA reads only what is between the armour lines, and nothing after the separator can be
+ * taken for a second response or a quote.
+ */
+export function bodyMatches(actual: string | undefined, expected: string): boolean {
+  const want = normalizeBody(expected);
+  const raw = (actual ?? '').replace(/\r\n?/g, '\n');
+  const got = normalizeBody(raw);
+  if (got === want) return true;
+  const separator = raw.search(/^-- $/m);
+  if (separator < 0) return false;
+  const signature = raw.slice(separator);
+  return normalizeBody(raw.slice(0, separator)) === want && !/ACME RESPONSE|^>/m.test(signature);
+}
+
 /** What the compose window shows that differs from what the flow decided to send. */
 export function composeMismatches(details: messenger.compose.ComposeDetails, request: ReplyRequest): string[] {
   const out: string[] = [];
@@ -117,7 +134,7 @@ export function composeMismatches(details: messenger.compose.ComposeDetails, req
   if (recipientAddresses(details.bcc).length > 0) out.push('bcc');
   if ((details.subject ?? '').trim() !== request.expectSubject) out.push('subject');
   if (details.isPlainText !== true) out.push('format');
-  if (normalizeBody(details.plainTextBody) !== normalizeBody(request.body)) out.push('body');
+  if (!bodyMatches(details.plainTextBody, request.body)) out.push('body');
   return out;
 }
 

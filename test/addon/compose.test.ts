@@ -40,3 +40,14 @@ describe('compose read-back', () => {
     expect(composeMismatches({ ...good, plainTextBody: `> quoted\n${good.plainTextBody ?? ''}` }, request)).toEqual(['body']);
   });
 });
+
+describe('compose read-back: the identity signature', () => {
+  it('accepts a signature behind the "-- " separator, nothing else after the response', () => {
+    const signed = `${good.plainTextBody ?? ''}-- \r\nAlice Example\r\n`;
+    expect(composeMismatches({ ...good, plainTextBody: signed }, request)).toEqual([]);
+    expect(composeMismatches({ ...good, plainTextBody: `${good.plainTextBody ?? ''}Alice Example\r\n` }, request)).toEqual(['body']);
+    expect(composeMismatches({ ...good, plainTextBody: `${good.plainTextBody ?? ''}-- \r\n> quoted challenge\r\n` }, request)).toEqual(['body']);
+    expect(composeMismatches({ ...good, plainTextBody: `${good.plainTextBody ?? ''}-- \r\n-----BEGIN ACME RESPONSE-----\r\nX\r\n` }, request)).toEqual(['body']);
+    expect(composeMismatches({ ...good, plainTextBody: `-- \r\nsig\r\n${good.plainTextBody ?? ''}` }, request)).toEqual(['body']);
+  });
+});
