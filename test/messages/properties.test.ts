@@ -14,6 +14,7 @@ import { createZoneResolver } from '../../src/messages/dns';
 import { decodeEncodedWords } from '../../src/messages/rfc2047';
 import { MessageParseError, parseMessage } from '../../src/messages/rfc5322';
 import { recognizeChallenge } from '../../src/messages/challenge';
+import { inspectChallengeMail } from '../../src/messages/check';
 import { challengeMail, crypto, ed25519Key, keyRecord, NOW, signWithMailauth } from './support';
 
 const runs = Number(process.env['FUZZ_RUNS'] ?? 200);
@@ -75,6 +76,21 @@ describe('parser properties', () => {
 const tagName = fc.stringMatching(/^[a-z][a-z0-9_]{0,5}$/);
 const tagValue = fc.stringMatching(/^[A-Za-z0-9+/=:.@_-]{0,20}$/);
 const fws = fc.constantFrom('', ' ', '\t', '\r\n ', '  ');
+
+describe('the whole check', () => {
+  it('inspectChallengeMail answers refuse (never throws) for any mail-like input', async () => {
+    const zone = createZoneResolver({});
+    const prefix = fc.constantFrom('', challengeMail(), 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary=b\r\n', 'Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n');
+    await fc.assert(
+      fc.asyncProperty(prefix, mailish, async (head, tail) => {
+        const v = await inspectChallengeMail(head + tail, {}, { resolver: zone, crypto, now: () => NOW, trustAnchors: [] });
+        expect(v.verdict).toBe('refuse');
+        for (const r of v.reasons) expect(r.message.length).toBeGreaterThan(0);
+      }),
+      { numRuns: Math.min(runs, 2000) },
+    );
+  });
+});
 
 describe('DKIM tag-list properties (RFC 6376 §3.2)', () => {
   it('reads back any well-formed tag list, whatever the folding whitespace', () => {
