@@ -34,7 +34,8 @@ const MINIMUM: Record<string, RegExp> = {
   compose: /\b(?:messenger|browser)\.compose\.(?:beginReply|beginNew|getComposeDetails|setComposeDetails)\b/,
   'compose.send': /\b(?:messenger|browser)\.compose\.sendMessage\b/,
   storage: /\b(?:messenger|browser)\.storage\./,
-  alarms: /\b(?:messenger|browser)\.alarms\./,
+  // src/background/alarms.ts reaches it through a typed cast: the types package lacks it.
+  alarms: /\b(?:messenger|browser)\.alarms\.|\((?:messenger|browser) as unknown as \{ alarms: \w+ \}\)\.alarms\b/,
   notifications: /\b(?:messenger|browser)\.notifications\./,
   downloads: /\b(?:messenger|browser)\.downloads\./,
 };
@@ -75,6 +76,12 @@ describe('manifest permissions', () => {
     expect([...(manifest.permissions ?? [])].sort()).toEqual(Object.keys(MINIMUM).sort());
     expect(manifest.host_permissions ?? []).toEqual(HOSTS);
     expect(manifest.optional_permissions ?? []).toEqual([]);
+  });
+
+  it('each permission is used by the add-on\'s code', () => {
+    const code = sourceCode();
+    const unused = (manifest.permissions ?? []).filter((p) => !(MINIMUM[p]?.test(code) ?? false));
+    expect(unused, 'permissions asked for but used by no code in src/').toEqual([]);
   });
 
   it('<all_urls> is used by fetch (ACME server, DNS-over-HTTPS resolver)', () => {
