@@ -11,7 +11,7 @@ export { importPrivateKeyPem, type ImportKeyOptions } from './import-key';
 export { decryptKeyPair, decryptPrivateKey, encryptPrivateKey, type EncryptKeyOptions } from './encrypted-key';
 export { createCsr, keyUsagesFor, parseMailboxes, type CsrOptions, type KeyUsageChoice, type KeyUsageName } from './csr';
 export { parseMailbox, type Mailbox } from './mailbox';
-export { buildPkcs12, parsePkcs12, type BuildPkcs12Options, type ParsedPkcs12 } from './pfx';
+export { buildPkcs12, MAX_BAGS, MAX_CONTENT_INFOS, parsePkcs12, type BuildPkcs12Options, type ParsedPkcs12 } from './pfx';
 export { DEFAULT_ITERATIONS } from './policy';
 export { MAX_ITERATIONS } from './pbe';
 export { certificateDer, inspectCertificate, type CertificateAddress, type CertificateSummary } from './inspect';

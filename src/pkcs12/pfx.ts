@@ -122,6 +122,15 @@ export interface ParsedPkcs12 {
 
 const MAC_HASHES: Record<string, SyncHash> = { [OID.sha1]: SHA1, [OID.sha256]: SHA256 };
 
+/**
+ * At most this many bags in a file. A personal PKCS#12 holds a key and a chain of two to five
+ * certificates; the bound stops a crafted file with thousands of certificates from making the
+ * chain ordering and the key-to-certificate search (a signature per candidate) crawl.
+ */
+export const MAX_BAGS = 64;
+/** At most this many ContentInfos (OpenSSL and NSS write two): each encrypted one costs a full key derivation. */
+export const MAX_CONTENT_INFOS = 8;
+
 interface Bag {
   readonly id: string;
   /** The scheme of the encryptedData this bag came out of, if any. */
@@ -181,13 +190,18 @@ async function decryptAfterMac(algorithm: Node | undefined, ciphertext: Uint8Arr
 }
 
 function orderChain(leaf: Uint8Array<ArrayBuffer>, others: Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer>[] {
+  const cache = new Map<Uint8Array, { subject: Uint8Array; issuer: Uint8Array }>();
   const names = (der: Uint8Array): { subject: Uint8Array; issuer: Uint8Array } => {
+    const known = cache.get(der);
+    if (known) return known;
     const tbs = children(children(parseDer(der, 'certificate'), 'Certificate')[0], 'TBSCertificate');
     const o = tbs[0] && tbs[0].idBlock.tagClass === 3 ? 1 : 0;
     const issuer = tbs[o + 2];
     const subject = tbs[o + 4];
     if (!issuer || !subject) throw new Pkcs12FormatError('certificate without issuer or subject');
-    return { issuer: issuer.valueBeforeDecodeView, subject: subject.valueBeforeDecodeView };
+    const result = { issuer: issuer.valueBeforeDecodeView, subject: subject.valueBeforeDecodeView };
+    cache.set(der, result);
+    return result;
   };
   const rest = [...others];
   const ordered: Uint8Array<ArrayBuffer>[] = [];
@@ -227,7 +241,9 @@ async function parseUnchecked(bytes: Uint8Array, passphrase: string, crypto: Cry
 
   const bags: Bag[] = [];
   const certEncryption: string[] = [];
-  for (const info of children(parseDer(authSafeOctets, 'AuthenticatedSafe'), 'AuthenticatedSafe')) {
+  const contentInfos = children(parseDer(authSafeOctets, 'AuthenticatedSafe'), 'AuthenticatedSafe');
+  if (contentInfos.length > MAX_CONTENT_INFOS) throw new Pkcs12FormatError(`the PKCS#12 has ${contentInfos.length} content parts; at most ${MAX_CONTENT_INFOS} are read`);
+  for (const info of contentInfos) {
     const [typeNode, contentNode] = children(info, 'ContentInfo');
     const type = oidOf(typeNode, 'ContentInfo contentType');
     const [content] = explicitContent(contentNode, 0, 'ContentInfo content');
@@ -243,8 +259,10 @@ async function parseUnchecked(bytes: Uint8Array, passphrase: string, crypto: Cry
     } else {
       throw new Pkcs12FormatError('public-key privacy mode is not supported', type);
     }
+    if (bags.length > MAX_BAGS) break; // refused just below, before any per-bag work
   }
 
+  if (bags.length > MAX_BAGS) throw new Pkcs12FormatError(`the PKCS#12 holds ${bags.length} bags; at most ${MAX_BAGS} are read`);
   const keyBags = bags.filter((b) => b.id === OID.pkcs8ShroudedKeyBag || b.id === OID.keyBag);
   if (keyBags.length !== 1) throw new Pkcs12FormatError(`expected one private key in the PKCS#12, found ${keyBags.length}`);
   const keyBag = keyBags[0]!;

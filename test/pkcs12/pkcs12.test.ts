@@ -11,7 +11,7 @@ import { makeTempDir } from '../helpers/process';
 import { openssl } from '../helpers/openssl';
 import { makeSmimeCa, type SmimeCa } from './ca';
 import {
-  buildPkcs12, CertificateError, createCsr, DEFAULT_ITERATIONS, generateKey, KEY_TYPES, keyMatchesCertificate, parsePkcs12,
+  buildPkcs12, CertificateError, createCsr, DEFAULT_ITERATIONS, MAX_BAGS, generateKey, KEY_TYPES, keyMatchesCertificate, parsePkcs12,
   PassphrasePolicyError, pemDecode, pemEncode, Pkcs12FormatError, WrongPassphraseError, type KeyType,
 } from '../../src/pkcs12';
 
@@ -222,6 +222,15 @@ describe('parsePkcs12 reads what OpenSSL and NSS write', () => {
       expect(await keyMatchesCertificate(parsed.privateKey, chain[0]!, crypto)).toBe(true);
       expect(await keyMatchesCertificate(parsed.privateKey, issued.get(type === 'P-256' ? 'P-384' : 'P-256')!.chain[0]!, crypto)).toBe(false);
     }
+  });
+
+  it('refuses a file with more bags than a personal PKCS#12 ever has (MAX_BAGS), before checking keys against them', async () => {
+    const { keys, chain } = issued.get('P-256')!;
+    const many = [chain[0]!, ...Array.from({ length: MAX_BAGS }, () => chain[2]!)];
+    const p12 = await buildPkcs12({ privateKey: keys.privateKey, certificates: many, passphrase: PASS, friendlyName: 'many', iterations: 1 }, crypto);
+    await expect(parsePkcs12(p12, PASS, crypto)).rejects.toThrow(new RegExp(`holds \\d+ bags; at most ${MAX_BAGS}`));
+    const fine = await buildPkcs12({ privateKey: keys.privateKey, certificates: many.slice(0, MAX_BAGS - 1), passphrase: PASS, friendlyName: 'fine', iterations: 1 }, crypto);
+    expect((await parsePkcs12(fine, PASS, crypto)).chain).toHaveLength(MAX_BAGS - 2);
   });
 
   it('a damaged file is a Pkcs12FormatError, a wrong passphrase a WrongPassphraseError', async () => {
