@@ -70,7 +70,7 @@ export interface SandboxOptions {
   faults?: Partial<SandboxFaults>;
   /** Validity of issued certificates; default 7 days. */
   certValidityDays?: number;
-  /** Mailbox users; default alice@example.test and bob@example.test. All must share one domain. */
+  /** Mailbox users; default alice@example.test and bob@example.test (random passwords). Each user domain gets its own provider DKIM key. */
   users?: SandboxUser[];
   /** How long a challenge waits for a valid reply after the client's POST; default 600 s. */
   replyTimeoutSeconds?: number;

@@ -13,7 +13,9 @@ export type AcmeErrorType =
 
 const DEFAULT_STATUS: Record<AcmeErrorType, number> = {
   accountDoesNotExist: 400, alreadyRevoked: 400, badCSR: 400, badNonce: 400, badPublicKey: 400,
-  badRevocationReason: 400, badSignatureAlgorithm: 400, externalAccountRequired: 401,
+  badRevocationReason: 400, badSignatureAlgorithm: 400,
+  // Not 401: RFC 9110 §15.5.2 would then require a WWW-Authenticate challenge, which ACME has none of.
+  externalAccountRequired: 403,
   incorrectResponse: 403, invalidContact: 400, malformed: 400, orderNotReady: 403, rateLimited: 429,
   rejectedIdentifier: 400, serverInternal: 500, unauthorized: 403, unsupportedContact: 400,
   unsupportedIdentifier: 400, userActionRequired: 403,

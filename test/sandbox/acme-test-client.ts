@@ -39,7 +39,8 @@ export class TestAcmeClient {
   /** The last nonce used, for replay tests. */
   lastNonce = '';
 
-  constructor(readonly sandbox: Sandbox, readonly key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey) {
+  /** Only the directory URL and the root to trust are needed, so a sandbox run by the CLI works too. */
+  constructor(readonly sandbox: Pick<Sandbox, 'directoryUrl' | 'rootCertPem'>, readonly key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey) {
     this.fetch = fetchTrusting(sandbox.rootCertPem);
   }
 

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fetchTrusting } from '../helpers/openssl';
+import { TestAcmeClient } from './acme-test-client';
 import { leftovers, listening } from './leftovers';
 
 describe('npm run sandbox', () => {
@@ -32,8 +32,10 @@ describe('npm run sandbox', () => {
       const ports = [port('ACME directory'), port('IMAP \\(no TLS\\)'), port('SMTP submission'), port('DNS-over-HTTPS')];
       expect(existsSync(rootPath)).toBe(true);
       for (const p of ports) expect(await listening(p), `port ${p} listens`).toBe(true);
-      const directory = (await (await fetchTrusting(readFileSync(rootPath, 'utf8'))(`https://127.0.0.1:${ports[0]!}/directory`)).json()) as { meta: Record<string, unknown> };
-      expect(directory.meta['externalAccountRequired'], '--eab reached the server').toBe(true);
+      const client = new TestAcmeClient({ directoryUrl: `https://127.0.0.1:${ports[0]!}/directory`, rootCertPem: readFileSync(rootPath, 'utf8') });
+      expect((await client.dir())['meta'], '--eab reached the server').toMatchObject({ externalAccountRequired: true });
+      const refused = await client.newAccount();
+      expect([refused.status, refused.json?.['type']]).toEqual([403, 'urn:ietf:params:acme:error:externalAccountRequired']);
       expect(output).toMatch(/EAB\s+kid \S+\s+hmacKey \S+\s+\(required\)/);
 
       child.kill('SIGINT');
