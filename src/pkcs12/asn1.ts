@@ -87,11 +87,6 @@ export function implicitOctets(node: Node | undefined, n: number, what: string):
   throw new Pkcs12FormatError(`${what}: expected [${n}] octets`);
 }
 
-/** The original encoding of a parsed element (for embedding it again, or hashing it). */
-export function encoded(node: Node): Uint8Array<ArrayBuffer> {
-  return node.valueBeforeDecodeView.slice();
-}
-
 export function bmpText(node: Node | undefined, what: string): string {
   if (!(node instanceof asn1js.BmpString)) throw new Pkcs12FormatError(`${what}: expected a BMPString`);
   return node.valueBlock.value;

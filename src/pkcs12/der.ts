@@ -36,7 +36,6 @@ export const explicit = (n: number, ...items: readonly Uint8Array[]): Der => tlv
 export const utf8String = (text: string): Der => tlv(0x0c, new TextEncoder().encode(text));
 /** The bytes of an ASCII text (callers have checked it is ASCII). */
 export const asciiBytes = (text: string): Der => Uint8Array.from(text, (c) => c.charCodeAt(0));
-export const ia5String = (text: string): Der => tlv(0x16, asciiBytes(text));
 
 /** BMPString: UTF-16BE (X.680 §41); characters outside the BMP become surrogate pairs, as OpenSSL writes them. */
 export function bmpString(text: string): Der {
