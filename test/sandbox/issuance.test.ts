@@ -77,6 +77,10 @@ describe('sandbox issuance over IMAP and SMTP', () => {
       expect(text).toMatch(/X509v3 Extended Key Usage:\s*\n\s*E-mail Protection\s*\n/);
       expect(text).toMatch(/X509v3 Key Usage: critical\s*\n\s*Digital Signature, Key Agreement\s*\n/);
       expect(text).toMatch(/2\.23\.140\.1\.5\.1\.3/);
+      // Short-lived by default: 7 days (plus the minute of back-dating for clock skew).
+      const notBefore = Date.parse(/Not Before: (.+)/.exec(text)![1]!);
+      const notAfter = Date.parse(/Not After : (.+)/.exec(text)![1]!);
+      expect(notAfter - notBefore).toBe(7 * 86_400_000 + 60_000);
 
       const dir = makeTempDir('sandbox-chain');
       try {
