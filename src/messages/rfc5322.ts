@@ -82,7 +82,11 @@ function asBinary(text: string): string {
 
 /** Turns lone LF into CRLF, leaving existing CRLF alone. */
 function toCrlf(text: string): string {
-  return text.includes('\n') ? text.replace(/\r?\n/g, '\r\n') : text;
+  // Most mail already uses CRLF: look for one lone LF before copying the whole text.
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (i === 0 || text.charCodeAt(i - 1) !== 0x0d) return text.replace(/\r?\n/g, '\r\n');
+  }
+  return text;
 }
 
 function stripThunderbirdPrefix(text: string): string {
