@@ -18,8 +18,10 @@ commands:
   check <message.eml> [--dns <zone.json>] [--doh <url>] [--expect-from <address>] [--to <address>]
         [--trust-authserv <id>] [--now <unix-seconds>]
   respond --subject "<subject>" --token <token-part2> (--thumbprint <b64url> | --account-key <file>) [--join string|bytes]
-  csr --key <key.pem> --email <address> [--email <address> ...] [--usage sign|encrypt|both] --out <req.pem>
-  pkcs12 --key <key.pem> --cert <chain.pem> --out <file.p12> --passphrase-file <file> [--iterations <n>] [--legacy]
+  csr --key <key.pem> --email <address> [--email <address> ...] [--usage sign|encrypt|both (default both)]
+      [--non-repudiation] [--key-passphrase-file <file>] --out <req.pem>
+  pkcs12 --key <key.pem> --cert <chain.pem> --out <file.p12> --passphrase-file <file>
+         [--iterations <n> (default 600000)] [--legacy] [--name <friendly name>] [--key-passphrase-file <file>]
 `;
 
 export async function main(argv: string[]): Promise<number> {
