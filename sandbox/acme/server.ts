@@ -199,6 +199,10 @@ export class AcmeServer {
     this.checkNonce(jws);
     const segments = path.split('/').filter((s) => s !== '');
     const [kind, id, sub] = segments;
+    const allowedSub: Readonly<Record<string, readonly (string | undefined)[]>> = { acct: [undefined, 'orders'], order: [undefined, 'finalize'], cert: [undefined, 'alt'] };
+    if (segments.length > 3 || (sub !== undefined && !(allowedSub[kind ?? ''] ?? []).includes(sub))) {
+      throw new AcmeProblem('malformed', `no such resource ${path}`, { status: 404 });
+    }
     switch (kind) {
       case 'new-account': return this.newAccount(jws, requestUrl);
       case 'new-order': return this.newOrder(this.requireKid(jws), jws.payload);
