@@ -114,10 +114,23 @@ export async function inspectChallengeMail(raw: Uint8Array | string, expectation
   return { verdict: 'answer', tokenPart1: mail.tokenPart1, mail, authenticatedBy: auth.by, authenticatedAs: auth.as, reasons: [], dkim, smime };
 }
 
+/**
+ * The challenge object's `from` is a bare address in RFC 8823's example, but a CA may write it
+ * as a mailbox (`ACME <acme@ca.example>`); either way only the address is compared.
+ */
+function bareAddress(text: string): string {
+  try {
+    const list = parseAddressList(text);
+    return list.length === 1 ? list[0]!.address : text;
+  } catch {
+    return text;
+  }
+}
+
 /** From = challenge `from`, To = identity, dated after the order (RFC 8823 §3.2, DESIGN.md). */
 export function matchExpectation(mail: ChallengeMail, expectation: Partial<ChallengeExpectation>, skewSeconds: number): Refusal[] {
   const out: Refusal[] = [];
-  if (expectation.challengeFrom !== undefined && !sameAddress(mail.from.address, expectation.challengeFrom)) {
+  if (expectation.challengeFrom !== undefined && !sameAddress(mail.from.address, bareAddress(expectation.challengeFrom))) {
     out.push(refusal('from-mismatch', `The mail comes from ${mail.from.address}, but the CA said its challenge would come from ${expectation.challengeFrom}.`));
   }
   if (expectation.identity !== undefined && !sameAddress(mail.to.address, expectation.identity)) {

@@ -38,9 +38,11 @@ describe('challenge check: answer', () => {
     expect(v.verdict).toBe('answer');
   });
 
-  it('matches addresses case-insensitively', async () => {
+  it('matches addresses case-insensitively, and a challenge `from` written as a mailbox', async () => {
     const raw = await signWithMailauth(challengeMail(), { key: rsa });
     expect((await checkChallengeMail(raw, { ...expectation, identity: 'Alice@Example.ORG' }, env())).verdict).toBe('answer');
+    expect((await checkChallengeMail(raw, { ...expectation, challengeFrom: `ACME CA <${CA_FROM}>` }, env())).verdict).toBe('answer');
+    expect(await codes(raw, { ...expectation, challengeFrom: 'ACME CA <other@ca.example>' })).toEqual(['from-mismatch']);
   });
 });
 
