@@ -169,3 +169,12 @@ describe('challenge check: Reply-To decides where the answer goes', () => {
     expect(v.mail?.replyTo.map((m) => m.address)).toEqual(['replies@ca.example']);
   });
 });
+
+describe('challenge check: over-signed absent fields', () => {
+  it('mailauth-rsa-relaxed-reply_to_added: a Reply-To added after signing breaks a signature that lists it', async () => {
+    const signed = await signWithMailauth(challengeMail(), { key: rsa, headerList: 'From:To:Subject:Date:Message-ID:Auto-Submitted:Reply-To' });
+    expect((await inspectChallengeMail(signed, expectation, env())).verdict).toBe('answer');
+    const redirected = `Reply-To: <attacker@evil.example>\r\n${signed}`;
+    expect(await codes(redirected)).toEqual(['dkim-failed']);
+  });
+});
