@@ -170,11 +170,15 @@ describe('challenge check: Reply-To decides where the answer goes', () => {
   });
 });
 
-describe('challenge check: over-signed absent fields', () => {
-  it('mailauth-rsa-relaxed-reply_to_added: a Reply-To added after signing breaks a signature that lists it', async () => {
+describe('challenge check: fields added after signing', () => {
+  it('mailauth-rsa-relaxed-reply_to_added: a Reply-To slipped in after signing is refused, as it is not covered', async () => {
+    // mailauth lists only fields present at signing time, so h= has no reply-to here.
     const signed = await signWithMailauth(challengeMail(), { key: rsa, headerList: 'From:To:Subject:Date:Message-ID:Auto-Submitted:Reply-To' });
     expect((await inspectChallengeMail(signed, expectation, env())).verdict).toBe('answer');
     const redirected = `Reply-To: <attacker@evil.example>\r\n${signed}`;
-    expect(await codes(redirected)).toEqual(['dkim-failed']);
+    const v = await inspectChallengeMail(redirected, expectation, env());
+    expect(v.dkim.map((r) => r.result)).toEqual(['pass']);
+    expect(v.reasons.map((r) => r.code)).toEqual(['dkim-headers-unsigned']);
+    expect(v.reasons[0]!.message).toMatch(/reply-to/);
   });
 });
