@@ -62,6 +62,23 @@ const enroller = new Enroller({
 
 let wakeTimer: ReturnType<typeof setTimeout> | undefined;
 
+const KEEPALIVE_ALARM = 'keepalive';
+let inFlight = 0;
+
+/**
+ * Thunderbird stops an event page after about 30 s without events, even in the middle of work
+ * (building the PKCS#12 takes that long). While work runs, an alarm every 15 s is such an
+ * event; and should the page be stopped anyway, the next one starts it again and resumes.
+ */
+async function busy<T>(work: () => Promise<T>): Promise<T> {
+  if (inFlight++ === 0) alarms().create(KEEPALIVE_ALARM, { delayInMinutes: 0.25, periodInMinutes: 0.25 });
+  try {
+    return await work();
+  } finally {
+    if (--inFlight === 0) await alarms().clear(KEEPALIVE_ALARM);
+  }
+}
+
 /** A timer while the page lives, and an alarm in case Thunderbird suspends it meanwhile. */
 async function scheduleWake(): Promise<void> {
   const next = await enroller.nextWakeAt();
@@ -81,7 +98,7 @@ async function scheduleWake(): Promise<void> {
 async function tick(): Promise<void> {
   await ready;
   try {
-    await enroller.tick();
+    await busy(() => enroller.tick());
   } finally {
     await scheduleWake();
   }
@@ -113,7 +130,7 @@ const context: HandlerContext = {
   settings,
   identities,
   kick(enrollmentId) {
-    const run = enrollmentId === undefined ? enroller.resumeAll() : enroller.advance(enrollmentId).then(() => undefined);
+    const run = busy(() => (enrollmentId === undefined ? enroller.resumeAll() : enroller.advance(enrollmentId).then(() => undefined)));
     void run.catch((error: unknown) => {
       console.error('[one-click-smime] enrollment step failed', error);
     }).finally(() => scheduleWake());
@@ -138,7 +155,7 @@ void ready.then(() => {
 messenger.messages.onNewMailReceived.addListener(
   (_folder, messages) => {
     void ready
-      .then(() => enroller.onNewMail(mailRefs(messages)))
+      .then(() => busy(() => enroller.onNewMail(mailRefs(messages))))
       .catch((error: unknown) => {
         console.error('[one-click-smime] new mail handling failed', error);
       })
@@ -150,11 +167,13 @@ messenger.messages.onNewMailReceived.addListener(
 
 alarms().onAlarm.addListener((alarm) => {
   if (alarm.name === WAKE_ALARM) void tick();
+  // A keepalive alarm after a stop means work was cut off: pick it up again.
+  if (alarm.name === KEEPALIVE_ALARM && inFlight === 0) context.kick();
   if (alarm.name === RENEWAL_ALARM) void ready.then(() => enroller.checkRenewals());
 });
 
 messenger.runtime.onMessage.addListener((message: unknown) => {
   // Only our own protocol; returning undefined leaves other messages to other listeners.
   if (!isEnvelope(message)) return undefined;
-  return ready.then(() => handle(context, message.request)).finally(() => scheduleWake());
+  return ready.then(() => busy(() => handle(context, message.request))).finally(() => scheduleWake());
 });

@@ -129,7 +129,10 @@ function renderIdentityState(identityId: string): void {
 }
 
 function renderStartForm(identityId: string, enrollment: EnrollmentView | undefined): void {
-  const canStart = state !== undefined && state.directoryUrl !== '' && identityId !== '' && (!enrollment || isTerminal(enrollment.step));
+  // With a valid certificate, "Renew" is the way to a new one: the form would invite a duplicate.
+  const certificate = certificateOf(identityId);
+  const hasValid = certificate !== undefined && certificate.revoked === undefined;
+  const canStart = state !== undefined && state.directoryUrl !== '' && identityId !== '' && !hasValid && (!enrollment || isTerminal(enrollment.step));
   show('start-form', canStart);
   show('passphrase-fields', !el<HTMLInputElement>('generate-passphrase').checked);
   const terms = caInfo?.termsOfService;
@@ -344,7 +347,9 @@ function wire(): void {
   el('renew').addEventListener('click', () =>
     void act(async () => {
       const passphrase = chosenPassphrase();
-      const result = await send({ type: 'renew', identityId: selectedIdentityId(), termsAgreed: termsAgreed(), ...(passphrase === undefined ? {} : { passphrase }) });
+      // The account was made with the user's consent to the terms; if the CA changed them, it
+      // answers userActionRequired and the popup shows the new terms' link.
+      const result = await send({ type: 'renew', identityId: selectedIdentityId(), termsAgreed: true, ...(passphrase === undefined ? {} : { passphrase }) });
       showGeneratedPassphrase(result.generatedPassphrase);
     }),
   );
