@@ -72,7 +72,8 @@ class Verdict extends Error {
   }
 }
 
-interface Partial {
+/** What is known about a signature so far; filled in as verification proceeds, reported at the end. */
+interface SignatureFacts {
   domain: string | null;
   selector: string | null;
   algorithm: string | null;
@@ -154,7 +155,7 @@ function parseTimestamp(value: string | undefined, name: string): number | null 
 const keyCache = new Map<string, { key: CryptoKey; bits: number | null; crypto: Crypto }>();
 const KEY_CACHE_SIZE = 32;
 
-async function importKey(record: Map<string, Tag>, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: Partial): Promise<CryptoKey> {
+async function importKey(record: Map<string, Tag>, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: SignatureFacts): Promise<CryptoKey> {
   const p = compact(tagValue(record, 'p') ?? '');
   const cacheKey = `${algorithm}:${p}`;
   const cached = keyCache.get(cacheKey);
@@ -177,7 +178,7 @@ function checkKeySize(bits: number | null): void {
   if (bits > MAX_RSA_BITS) throw new Verdict('permerror', `the RSA key has ${bits} bits; more than ${MAX_RSA_BITS} is refused`);
 }
 
-async function importUncached(p: string, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: Partial): Promise<CryptoKey> {
+async function importUncached(p: string, algorithm: 'rsa' | 'ed25519', crypto: Crypto, partial: SignatureFacts): Promise<CryptoKey> {
   const keyBytes = base64ToBytes(p);
   if (!keyBytes) throw new Verdict('permerror', 'the key record\'s p= is not base64');
   if (algorithm === 'ed25519') {
@@ -234,7 +235,7 @@ function selectHeaders(message: ParsedMessage, names: readonly string[]): Header
   return out;
 }
 
-async function verifyOne(message: ParsedMessage, field: HeaderField, options: DkimOptions, partial: Partial, bodyCache: Map<string, Promise<Uint8Array>>): Promise<string> {
+async function verifyOne(message: ParsedMessage, field: HeaderField, options: DkimOptions, partial: SignatureFacts, bodyCache: Map<string, Promise<Uint8Array>>): Promise<string> {
   let tags: Map<string, Tag>;
   try {
     tags = parseTagList(field.value);
@@ -353,7 +354,7 @@ export async function verifyDkim(message: ParsedMessage, options: DkimOptions): 
   const bodyCache = new Map<string, Promise<Uint8Array>>();
   return Promise.all(
     fields.map(async (field, index): Promise<DkimResult> => {
-      const partial: Partial = { domain: null, selector: null, algorithm: null, signedHeaders: [], identity: null, bodyLength: null, testing: false, keyBits: null, signature: null };
+      const partial: SignatureFacts = { domain: null, selector: null, algorithm: null, signedHeaders: [], identity: null, bodyLength: null, testing: false, keyBits: null, signature: null };
       if (index >= max) return { ...partial, result: 'policy', reason: `not evaluated: the mail carries more than ${max} signatures` };
       try {
         const reason = await verifyOne(message, field, options, partial, bodyCache);
