@@ -70,7 +70,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stateDir = mkdtempSync(join(tmpdir(), 'oneclick-sandbox-'));
   chmodSync(stateDir, 0o755);
   const stoppers: (() => Promise<void>)[] = [];
+  // If the process exits without stop(), at least the state folder goes (Dovecot has its own hook).
+  const removeStateDir = (): void => {
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.once('exit', removeStateDir);
   const stopAll = async (): Promise<void> => {
+    process.removeListener('exit', removeStateDir);
     for (const stop of stoppers.splice(0).reverse()) {
       try {
         await stop();

@@ -116,7 +116,16 @@ protocol lmtp {
     resolve();
   }));
   const log = (): string => output + safeRead(logPath);
+  // Last resort when the Node process exits without stop() (a test runner tearing a worker
+  // down): Dovecot is not our child process group's fate, so signal it by PID, synchronously.
+  const onExit = (): void => {
+    for (const p of [pid, ...childrenOf(pid)]) {
+      try { process.kill(p, 'SIGTERM'); } catch { /* already gone */ }
+    }
+  };
+  process.once('exit', onExit);
   const stop = async (): Promise<void> => {
+    process.removeListener('exit', onExit);
     const descendants = childrenOf(pid);
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(pid, 'SIGTERM');
