@@ -177,3 +177,12 @@ messenger.runtime.onMessage.addListener((message: unknown) => {
   if (!isEnvelope(message)) return undefined;
   return ready.then(() => busy(() => handle(context, message.request))).finally(() => scheduleWake());
 });
+
+// A click on one of our notifications (certificate ready, passphrase or approval needed, mail
+// refused) opens the popup, where the matching step waits.
+messenger.notifications.onClicked.addListener((notificationId) => {
+  if (!notificationId.startsWith('one-click-smime-')) return;
+  void messenger.action.openPopup().catch(() => {
+    // Not opened (no window in front): the toolbar button still shows the same popup.
+  });
+});

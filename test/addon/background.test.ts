@@ -31,7 +31,7 @@ function area(initial: Record<string, unknown> = {}) {
   };
 }
 
-const registered: { newMail?: { listener: Listener; monitorAllFolders: unknown }; message?: Listener; alarm?: Listener } = {};
+const registered: { newMail?: { listener: Listener; monitorAllFolders: unknown }; message?: Listener; alarm?: Listener; notificationClick?: Listener } = {};
 const alarmsCreated: string[] = [];
 const local = area({ directoryUrl: 'https://ca.test/directory' });
 
@@ -57,6 +57,8 @@ const fakeMessenger = {
   },
   smimeStore: { getIdentityCertificates: () => Promise.resolve({ signingDbKey: null, encryptionDbKey: 'k' }) },
   i18n: { getMessage: (name: string) => name },
+  notifications: { onClicked: { addListener: (l: Listener) => (registered.notificationClick = l) } },
+  action: { openPopup: vi.fn(() => Promise.resolve(true)) },
 };
 
 beforeAll(async () => {
@@ -71,6 +73,14 @@ describe('background page', () => {
     expect(registered.newMail?.monitorAllFolders).toBe(true);
     expect(registered.message).toBeTypeOf('function');
     expect(registered.alarm).toBeTypeOf('function');
+    expect(registered.notificationClick).toBeTypeOf('function');
+  });
+
+  it('opens the popup when one of its notifications is clicked, and only then', () => {
+    registered.notificationClick?.('someone-else');
+    expect(fakeMessenger.action.openPopup).not.toHaveBeenCalled();
+    registered.notificationClick?.('one-click-smime-installed-alice@example.test');
+    expect(fakeMessenger.action.openPopup).toHaveBeenCalledTimes(1);
   });
 
   it('migrates storage and schedules the daily renewal check once', async () => {
