@@ -30,7 +30,7 @@ function errorValue(error: unknown): ErrorValue {
 
 async function identityEmail(ctx: HandlerContext, identityId: string): Promise<string> {
   const identity = (await ctx.identities()).find((i) => i.id === identityId);
-  if (!identity) throw new EnrollRequestError('unknownEnrollment', `No identity ${identityId}.`);
+  if (!identity) throw new EnrollRequestError('unknownIdentity', `No identity ${identityId}.`);
   return identity.email;
 }
 

@@ -113,7 +113,7 @@ export interface StartRequest {
   readonly replaces?: string;
 }
 
-export const REQUEST_ERROR_CODES = ['busy', 'unknownEnrollment', 'wrongStep', 'noDirectory', 'weakPassphrase', 'noCertificate', 'mailGone', 'wrongPassphrase'] as const;
+export const REQUEST_ERROR_CODES = ['busy', 'unknownEnrollment', 'unknownIdentity', 'wrongStep', 'noDirectory', 'weakPassphrase', 'noCertificate', 'mailGone', 'wrongPassphrase'] as const;
 export type RequestErrorCode = (typeof REQUEST_ERROR_CODES)[number];
 
 /** Thrown for requests the flow refuses outright (the popup shows the code's sentence). */

@@ -47,7 +47,7 @@ describe('background request handlers', () => {
   it('answers refusals with a code the popup translates, never a rejection', async () => {
     const world = new World();
     const ctx = context(world);
-    expect(await handle(ctx, { type: 'start', identityId: 'nope', keyType: 'P-256', usage: 'both', termsAgreed: true, keepKey: false })).toMatchObject({ ok: false, error: { code: 'unknownEnrollment' } });
+    expect(await handle(ctx, { type: 'start', identityId: 'nope', keyType: 'P-256', usage: 'both', termsAgreed: true, keepKey: false })).toMatchObject({ ok: false, error: { code: 'unknownIdentity' } });
     expect(await handle(ctx, { type: 'approveReply', enrollmentId: 'missing' })).toMatchObject({ ok: false, error: { code: 'unknownEnrollment' } });
     expect(await handle(ctx, { type: 'revoke', identityId: 'id1', reason: 0 })).toMatchObject({ ok: false, error: { code: 'noCertificate' } });
   });
