@@ -4,35 +4,20 @@
  * (RFC 7468 §5, "strict" text only), alternate chains from `Link: rel="alternate"`, and choosing a
  * chain by the issuer of its topmost certificate (as certbot's `--preferred-chain` does).
  *
- * Certificates are parsed with pkijs only to read names (pkijs, not @peculiar/x509, because the
- * latter needs a global reflect-metadata polyfill); nothing here verifies a chain
+ * Certificates are read only for their names (./x509.ts); nothing here verifies a chain
  * (the CA is trusted for what it issues; the caller checks the end-entity certificate against its key).
  */
-import { Certificate } from 'pkijs';
-import { fromBER } from 'asn1js';
 import { postAsGet, type AcmeContext } from './context';
-import { AcmeProtocolError, AcmeUsageError, type RequestInfo } from './errors';
+import { AcmeProtocolError, type RequestInfo } from './errors';
 import type { AcmeResponse } from './http';
 import { linksWithRel } from './link';
 import type { CertificateChain, CertificateDownload } from './types';
+import { readCertificateNames } from './x509';
 
 export const PEM_CHAIN_TYPE = 'application/pem-certificate-chain';
 
 /** A chain is short; more blocks than this is a server out of control. */
 const MAX_CHAIN_LENGTH = 20;
-
-const OID_COMMON_NAME = '2.5.4.3';
-
-/** A DER certificate as a pkijs structure; AcmeUsageError when it is not one. */
-export function parseCertificate(der: Uint8Array): Certificate {
-  const asn1 = fromBER(der);
-  if (asn1.offset === -1) throw new AcmeUsageError('not a DER certificate');
-  try {
-    return new Certificate({ schema: asn1.result });
-  } catch (error) {
-    throw new AcmeUsageError('not an X.509 certificate', undefined, { cause: error });
-  }
-}
 
 function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -87,8 +72,7 @@ export async function downloadCertificate(ctx: AcmeContext, url: string, signal?
 export function topIssuerNames(chain: CertificateChain): string[] {
   const top = chain.certificates[chain.certificates.length - 1];
   if (!top) return [];
-  const cert = parseCertificate(top);
-  return cert.issuer.typesAndValues.filter((tv) => tv.type === OID_COMMON_NAME).map((tv) => tv.value.valueBlock.value);
+  return readCertificateNames(top).issuerCommonNames;
 }
 
 /**

@@ -6,15 +6,12 @@
  * including a leading zero byte when the high bit is set).
  * The `replaces` field of newOrder (§5) takes this certID: see NewOrderOptions.replaces.
  */
-import { AuthorityKeyIdentifier } from 'pkijs';
 import { base64UrlEncode } from '../shared/base64url';
-import { parseCertificate } from './certificate';
 import type { AcmeContext } from './context';
 import { AcmeUsageError } from './errors';
 import { parseRenewalInfo } from './parse';
 import type { RenewalInfo } from './types';
-
-const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+import { readCertificateNames } from './x509';
 
 function hexToBytes(hex: string): Uint8Array {
   const clean = hex.length % 2 === 0 ? hex : `0${hex}`;
@@ -30,13 +27,9 @@ export function certIdFromParts(authorityKeyIdHex: string, serialHex: string): s
 
 /** RFC 9773 §4.1: the certID of a DER certificate. It must carry an AKI keyIdentifier. */
 export function renewalCertId(certificateDer: Uint8Array): string {
-  const cert = parseCertificate(certificateDer);
-  const extension = cert.extensions?.find((e) => e.extnID === OID_AUTHORITY_KEY_IDENTIFIER);
-  const aki = extension?.parsedValue as AuthorityKeyIdentifier | undefined;
-  const keyId = aki?.keyIdentifier?.valueBlock.valueHexView;
+  const { authorityKeyId: keyId, serial } = readCertificateNames(certificateDer);
   if (!keyId || keyId.length === 0) throw new AcmeUsageError('the certificate has no Authority Key Identifier keyIdentifier, so ARI cannot name it (RFC 9773 §4.1)');
-  // valueHexView of an INTEGER is its DER content octets, leading zero byte included, as §4.1 wants.
-  return `${base64UrlEncode(keyId)}.${base64UrlEncode(cert.serialNumber.valueBlock.valueHexView)}`;
+  return `${base64UrlEncode(keyId)}.${base64UrlEncode(serial)}`;
 }
 
 /**
