@@ -119,6 +119,45 @@ describe('genuine challenge mails are answered (controls)', () => {
   }
 });
 
+describe('"ask before replying": a forged mail never even reaches the user for approval', () => {
+  const asked = new Map<string, boolean>();
+  const consentWorld = (c: Case): FlowWorld => {
+    const w = world(c);
+    w.settings = { ...w.settings, askBeforeReplying: true };
+    return w;
+  };
+
+  for (const c of GENUINE) {
+    it(`${c.name}: the genuine mail waits for the user's OK (control)`, async () => {
+      const w = consentWorld(c);
+      if (c.scenario === 'doh-down') w.doh.down = true;
+      await arrive(w, mails.get(c.name)!, 'event');
+      expect(w.storage.enrollments()[0]?.step).toBe('awaiting-consent');
+      expect(w.notices.map((n) => n.kind)).toContain('needsConsent');
+      expect(w.reply.sent).toHaveLength(0);
+    });
+  }
+
+  for (const f of FORGERIES.filter((x) => x.scenario === 'waiting' || x.scenario === 'doh-down')) {
+    it(`${f.name}: no approval asked`, async () => {
+      const w = consentWorld(f);
+      if (f.scenario === 'doh-down') w.doh.down = true;
+      await arrive(w, mails.get(f.name)!, 'event');
+      const wasAsked = w.storage.enrollments().some((e) => e.step === 'awaiting-consent' || e.pendingReply !== undefined) || w.notices.some((n) => n.kind === 'needsConsent');
+      asked.set(f.name, wasAsked);
+      expect(wasAsked).toBe(false);
+      expect(w.reply.sent).toHaveLength(0);
+    });
+  }
+
+  it('figure: forged mails put before the user', () => {
+    const n = [...asked.values()].filter(Boolean).length;
+    console.log(`forgery (ask before replying): approval asked for ${n} of ${asked.size} forged mails`);
+    expect(asked.size).toBe(FORGERIES.filter((x) => x.scenario === 'waiting' || x.scenario === 'doh-down').length);
+    expect(n).toBe(0);
+  });
+});
+
 describe('forged and malformed challenge mails are never answered', () => {
   for (const f of FORGERIES) {
     for (const path of PATHS) {
