@@ -16,7 +16,7 @@
  * would leak which CA the user talks to. The legacy `emailAddress` in the subject DN is not
  * used as an address, only the SAN rfc822Name.
  */
-import type * as Asn1js from 'asn1js';
+import * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
 import { contentTypeOf, decodeBase64Body, splitMultipart, MimeError } from './mime';
 import { binaryToBytes, bytesToBinary } from './rfc2047';
@@ -56,7 +56,9 @@ interface Libraries {
 let libraries: Promise<Libraries> | undefined;
 
 function load(): Promise<Libraries> {
-  libraries ??= Promise.all([import('pkijs'), import('asn1js')]).then(([pkijs, asn1js]) => ({ pkijs, asn1js }));
+  // pkijs is most of the add-on's code by size: load it on the first S/MIME mail only.
+  // asn1js is in the main bundle anyway (src/acme, src/pkcs12 read DER with it).
+  libraries ??= import('pkijs').then((pkijs) => ({ pkijs, asn1js: Asn1js }));
   return libraries;
 }
 
