@@ -16,7 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
 const USAGE = `usage: acme-email <command> [options]
 commands:
   check <message.eml> [--dns <zone.json>] [--doh <url>] [--expect-from <address>] [--to <address>]
-        [--trust-authserv <id>] [--now <unix-seconds>]
+        [--trust-authserv <id>] [--trust-anchor <ca.pem>] [--order-created <unix-seconds>] [--now <unix-seconds>]
   respond --subject "<subject>" --token <token-part2> (--thumbprint <b64url> | --account-key <file>) [--join string|bytes]
   csr --key <key.pem> --email <address> [--email <address> ...] [--usage sign|encrypt|both (default both)]
       [--non-repudiation] [--key-passphrase-file <file>] --out <req.pem>
