@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REFUSAL_REASONS } from '../../src/messages/reasons';
-import type { Enroller } from '../../src/enroll/machine';
+import { MAX_REFUSALS, type Enroller } from '../../src/enroll/machine';
 import type { Enrollment } from '../../src/enroll/state';
 import {
   CA_FROM,
@@ -155,6 +155,27 @@ describe('"ask before replying": a forged mail never even reaches the user for a
     console.log(`forgery (ask before replying): approval asked for ${n} of ${asked.size} forged mails`);
     expect(asked.size).toBe(FORGERIES.filter((x) => x.scenario === 'waiting' || x.scenario === 'doh-down').length);
     expect(n).toBe(0);
+  });
+});
+
+describe('a flood of forged mail', () => {
+  it('neither blocks the genuine challenge nor grows storage without bound', async () => {
+    const g = GENUINE[0]!;
+    const w = world(g);
+    const enroller = w.enroller();
+    await enroll(w, enroller);
+    w.now = t0 + 120_000;
+    const flood = FORGERIES.filter((f) => f.scenario === 'waiting');
+    for (const f of flood) await w.deliver(enroller, mails.get(f.name)!, ctx.mailDate.getTime());
+    expect(w.reply.sent).toHaveLength(0);
+    const refused = w.storage.enrollments()[0]!;
+    expect(refused.step).toBe('awaiting-mail');
+    expect(refused.refusals.length).toBeLessThanOrEqual(MAX_REFUSALS);
+    expect(JSON.stringify(w.storage.data).length, 'storage stays small').toBeLessThan(200_000);
+    await w.deliver(enroller, mails.get(g.name)!, ctx.mailDate.getTime());
+    expect(w.reply.sent, 'the genuine challenge after the flood').toHaveLength(1);
+    expect(armouredValue(w.reply.sent[0]!.body)).toBe(expectedResponseValue(ctx.token1, TOKEN2, THUMBPRINT));
+    console.log(`forgery flood: ${flood.length} forged mails then the genuine one: replies 1, refusals kept ${refused.refusals.length} (bound ${MAX_REFUSALS})`);
   });
 });
 
