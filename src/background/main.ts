@@ -152,6 +152,13 @@ void ready.then(() => {
 
 // ---- listeners: synchronous, top level (DESIGN.md: they wake the suspended event page) ----
 
+// Thunderbird starts an event page at start-up only for an event: without this listener, an
+// enrollment cut off by a restart would wait for the next new mail or a click on the button.
+// The module's own start-up (`ready`, then resuming every enrollment) is all the work needed.
+messenger.runtime.onStartup.addListener(() => {
+  void ready;
+});
+
 messenger.messages.onNewMailReceived.addListener(
   (_folder, messages) => {
     void ready

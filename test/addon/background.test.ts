@@ -31,7 +31,7 @@ function area(initial: Record<string, unknown> = {}) {
   };
 }
 
-const registered: { newMail?: { listener: Listener; monitorAllFolders: unknown }; message?: Listener; alarm?: Listener; notificationClick?: Listener } = {};
+const registered: { newMail?: { listener: Listener; monitorAllFolders: unknown }; message?: Listener; alarm?: Listener; notificationClick?: Listener; startup?: Listener } = {};
 const alarmsCreated: string[] = [];
 const local = area({ directoryUrl: 'https://ca.test/directory' });
 
@@ -39,6 +39,7 @@ const fakeMessenger = {
   runtime: {
     getManifest: () => ({ name: 'One-Click S/MIME', version: '9.9.9' }),
     onMessage: { addListener: (l: Listener) => (registered.message = l) },
+    onStartup: { addListener: (l: Listener) => (registered.startup = l) },
     getURL: (p: string) => `moz-extension://x/${p}`,
   },
   storage: { local, session: area(), managed: { get: () => Promise.reject(new Error('no policy')) } },
@@ -74,6 +75,8 @@ describe('background page', () => {
     expect(registered.message).toBeTypeOf('function');
     expect(registered.alarm).toBeTypeOf('function');
     expect(registered.notificationClick).toBeTypeOf('function');
+    // Without an onStartup listener Thunderbird would not start the page after a restart.
+    expect(registered.startup).toBeTypeOf('function');
   });
 
   it('opens the popup when one of its notifications is clicked, and only then', () => {
