@@ -210,6 +210,38 @@ describe.each([
   });
 });
 
+describe('secrets at rest: an enrollment that does not finish', () => {
+  async function waiting(acme?: MemoryAcme): Promise<{ world: FlowWorld; id: string; enroller: ReturnType<FlowWorld['enroller']> }> {
+    const world = new FlowWorld({ challenge: { from: CA_FROM, token: TOKEN2, thumbprint: THUMBPRINT }, zone: () => ctx.zone, now: t0, keys: new WatchedKeys(), ...(acme ? { acme } : {}) });
+    const enroller = world.enroller();
+    const { enrollment } = await enroller.start({ identityId: IDENTITY_ID, email: IDENTITY, passphrase: PASSPHRASE, termsAgreed: true });
+    await enroller.advance(enrollment.id);
+    expect(world.storage.enrollments()[0]!.encryptedKey).toBeDefined();
+    return { world, id: enrollment.id, enroller };
+  }
+
+  it('cancelled: the encrypted key and the passphrase are removed', async () => {
+    const { world, id, enroller } = await waiting();
+    expect((await enroller.cancel(id)).step).toBe('cancelled');
+    expect(world.storage.enrollments()[0]!.encryptedKey).toBeUndefined();
+    expect(world.session.data).toEqual({});
+  });
+
+  it('failed (the CA refuses the challenge): the encrypted key and the passphrase are removed', async () => {
+    class RefusingAcme extends MemoryAcme {
+      override getAuthorization(d: string, url: string): ReturnType<MemoryAcme['getAuthorization']> {
+        return super.getAuthorization(d, url).then((a) => (this.posted > 0 ? { ...a, status: 'invalid' as const } : a));
+      }
+    }
+    const { world, enroller } = await waiting(new RefusingAcme({ from: CA_FROM, token: TOKEN2, thumbprint: THUMBPRINT }));
+    await world.elapse(enroller, 2 * 3600_000);
+    const e = world.storage.enrollments()[0]!;
+    expect(e.step).toBe('failed');
+    expect(e.encryptedKey).toBeUndefined();
+    expect(world.session.data).toEqual({});
+  });
+});
+
 describe('secrets at rest: figure', () => {
   it('prints the figure over every enrollment above', () => {
     const writes = tally.reduce((n, t) => n + t.writes, 0);
