@@ -105,7 +105,7 @@ function harness(user: SandboxUser, settings: Settings) {
     }
   }
 
-  return { enroller, replies, installed, runUntilDone };
+  return { enroller, replies, installed, runUntilDone, storage };
 }
 
 function settingsFor(overrides: Partial<Settings> = {}): Settings {
@@ -131,6 +131,15 @@ describe('the enrollment flow against the sandbox CA, with the real core', () =>
     expect(record?.emails).toEqual([alice.email]);
     expect(record?.usage).toBe('both');
     expect(done.encryptedKey).toBeUndefined();
+    // Secrets at rest: at no moment did storage.local hold the passphrase or a clear key.
+    for (const snapshot of h.storage.snapshots) {
+      const text = JSON.stringify(snapshot);
+      expect(text).not.toContain(PASS);
+      expect(text).not.toMatch(/PRIVATE KEY/);
+    }
+    // …and the key it held before installation was PBES2-encrypted (RFC 8018 OID 1.2.840.113549.1.5.13).
+    const withKey = h.storage.snapshots.map((s) => s[`enrollment:${enrollment.id}`] as Enrollment | undefined).find((e) => e?.encryptedKey !== undefined);
+    expect(Buffer.from(withKey!.encryptedKey!, 'base64').toString('hex')).toContain('06092a864886f70d01050d');
   });
 
   it('POSTs first when the CA mails only after the POST, then answers (RSA, bytes join, signing only)', async () => {
