@@ -252,7 +252,8 @@ export class Enroller {
     const active = (await this.list()).filter((e) => !isTerminal(e.step));
     if (active.length === 0) return;
     for (const mail of candidates) {
-      const raw = await this.deps.mailbox.raw(mail);
+      const raw = await this.rawOrSkip(mail);
+      if (!raw) continue;
       const to = this.deps.mailCheck.addressedTo(raw).map((address) => address.toLowerCase());
       for (const target of active.filter((e) => to.includes(e.email.toLowerCase()))) {
         await this.withLock(target.id, async () => {
@@ -529,11 +530,25 @@ export class Enroller {
     const mails = await this.deps.mailbox.recent(e.createdAt - SCAN_MARGIN_MS);
     for (const mail of mails.filter((m) => mayBeChallengeSubject(m.subject))) {
       if (e.step !== 'awaiting-mail') break;
-      const raw = await this.deps.mailbox.raw(mail);
+      const raw = await this.rawOrSkip(mail);
+      if (!raw) continue;
       if (!this.deps.mailCheck.addressedTo(raw).some((address) => address.toLowerCase() === e.email.toLowerCase())) continue;
       e = await this.considerMail(e, mail, raw);
     }
     return e;
+  }
+
+  /**
+   * A mail can vanish between the event and the read (a filter moved it, the user deleted it):
+   * that mail is skipped, never the enrollment failed. If it was moved, the next scan finds it.
+   */
+  private async rawOrSkip(mail: MailRef): Promise<Uint8Array | undefined> {
+    try {
+      return await this.deps.mailbox.raw(mail);
+    } catch (error) {
+      this.deps.log.debug(`could not read ${mail.headerMessageId}: ${messageOf(error)}`);
+      return undefined;
+    }
   }
 
   /** The full check of one candidate mail; answers it, asks the user, or records why not. */
@@ -555,14 +570,21 @@ export class Enroller {
       return refused;
     }
     const thumbprint = await this.deps.acme.thumbprint(e.directoryUrl);
-    const verdict = await this.deps.mailCheck.check(raw, {
-      email: e.email,
-      from: e.challengeFrom!,
-      tokenPart2: e.tokenPart2!,
-      thumbprint,
-      tokenJoin: e.tokenJoin,
-      notBefore: e.createdAt,
-    });
+    let verdict: Awaited<ReturnType<MailCheckPort['check']>>;
+    try {
+      verdict = await this.deps.mailCheck.check(raw, {
+        email: e.email,
+        from: e.challengeFrom!,
+        tokenPart2: e.tokenPart2!,
+        thumbprint,
+        tokenJoin: e.tokenJoin,
+        notBefore: e.createdAt,
+      });
+    } catch (error) {
+      // The checks refuse bad mail with reasons; one that throws instead is still refused — a
+      // crafted mail must not be able to end the enrollment.
+      verdict = { verdict: 'refuse', reasons: ['malformed-message'], detail: `The mail could not be checked: ${messageOf(error)}` };
+    }
     if (verdict.verdict === 'refuse') {
       this.deps.log.debug(`refused ${mail.headerMessageId}: ${verdict.reasons.join(', ')}`);
       const refused = this.withRefusal(e, { headerMessageId: mail.headerMessageId, subject: mail.subject, author: mail.author, at: this.deps.clock.now(), reasons: verdict.reasons, detail: verdict.detail });

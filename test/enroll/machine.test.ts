@@ -168,6 +168,17 @@ describe('enrollment: when the challenge mail comes', () => {
     expect(world.acme.posted).toBe(1);
   });
 
+  it('skips a mail that vanished before it could be read, and answers the next one', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const vanished = { ...challengeMail(ALICE.email), date: world.now };
+    await enroller.onNewMail([vanished]); // never put into the mailbox: getRaw fails
+    expect((await stored(world, e.id)).step).toBe('awaiting-mail');
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    expect(world.reply.sent).toHaveLength(1);
+  });
+
   it('does not fetch a mail whose subject cannot be a challenge', async () => {
     const world = new World();
     const enroller = world.enroller();
@@ -214,6 +225,21 @@ describe('enrollment: forged or refused mail is never answered', () => {
     await enroller.onNewMail([{ ...forged, date: world.now }]);
     expect(world.mailCheck.checked).toHaveLength(1);
     // The real one still gets through.
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    expect(world.reply.sent).toHaveLength(1);
+  });
+
+  it('refuses a mail that makes the check itself fail, and the enrollment carries on', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const original = world.mailCheck.check.bind(world.mailCheck);
+    world.mailCheck.check = () => Promise.reject(new RangeError('nesting too deep'));
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    const after = await stored(world, e.id);
+    expect(after.step).toBe('awaiting-mail');
+    expect(after.refusals[0]).toMatchObject({ reasons: ['malformed-message'], detail: 'The mail could not be checked: nesting too deep' });
+    world.mailCheck.check = original;
     await world.deliver(enroller, challengeMail(ALICE.email));
     expect(world.reply.sent).toHaveLength(1);
   });
