@@ -107,7 +107,6 @@ async function main(): Promise<void> {
     await tb.waitForOutput(/: background started/, 60_000);
     await tb.loginAccount();
     await tb.setAddonStorage({ settings: sandboxSettings(sandbox) });
-    await tb.reloadAddon();
 
     const passphrase = makePassphrase();
     const clickedAt = Date.now();

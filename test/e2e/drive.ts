@@ -181,3 +181,15 @@ export async function startInPopup(tb: Thunderbird, o: PopupStart): Promise<stri
 export async function popupSteps(tb: Thunderbird): Promise<string[]> {
   return tb.popup<string[]>('return [...content.document.querySelectorAll(arguments[0] + " li")].map((li) => li.textContent.trim());', [POPUP.steps]);
 }
+
+/**
+ * After a restart the passphrase (kept only in storage.session) is gone: the popup asks for it
+ * to install the ready certificate (`#passphrase-needed`). Types it and clicks Install.
+ */
+export async function enterInstallPassphrase(tb: Thunderbird, passphrase: string): Promise<void> {
+  await tb.closePopup();
+  await openPopup(tb);
+  await tb.waitInPopup('const f = content.document.querySelector("#passphrase-needed"); return !!f && !f.closest("[hidden]");', 15_000);
+  await tb.popupSetValue('#install-passphrase', passphrase);
+  await tb.popupClick('#install');
+}

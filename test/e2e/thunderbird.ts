@@ -353,12 +353,11 @@ export class Thunderbird {
   async setPassword(origin: string, username: string, password: string): Promise<void> {
     await this.chrome(`
       const [origin, username, password] = arguments;
-      for (const old of await Services.logins.getAllLogins()) {
-        if (old.origin === origin && old.username === username) Services.logins.removeLogin(old);
-      }
       const info = Cc['@mozilla.org/login-manager/loginInfo;1'].createInstance(Ci.nsILoginInfo);
       info.init(origin, null, origin, username, password, '', '');
-      await Services.logins.addLoginAsync(info);
+      const old = (await Services.logins.getAllLogins()).find((l) => l.origin === origin && l.username === username);
+      if (!old) await Services.logins.addLoginAsync(info);
+      else if (old.password !== password) Services.logins.modifyLogin(old, info);
     `, [origin, username, password]);
   }
 
@@ -414,17 +413,21 @@ export class Thunderbird {
     `, [ADDON_ID, items]);
   }
 
-  /** Waits until the add-on's background page is loaded (its context exists in the parent). */
-  async waitForAddon(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Waits until the add-on has started and, with `background` (the default), its background page
+   * is loaded. On a profile's first run Thunderbird loads the event page at once; on later starts
+   * it may defer it until an event the page listens to fires (primed listeners), so pass false.
+   */
+  async waitForAddon(timeoutMs = 30_000, background = true): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const up = await this.chrome<boolean>(`
         const { ExtensionParent } = ChromeUtils.importESModule('resource://gre/modules/ExtensionParent.sys.mjs');
         const extension = ExtensionParent.GlobalManager.getExtension(arguments[0]);
-        return !!extension && [...extension.views].some((v) => v.viewType === 'background');
-      `, [ADDON_ID]);
+        return !!extension && (!arguments[1] || [...extension.views].some((v) => v.viewType === 'background'));
+      `, [ADDON_ID, background]);
       if (up) return;
-      if (Date.now() > deadline) throw new Error(`the add-on's background did not load within ${timeoutMs} ms:\n${this.output().slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`the add-on${background ? "'s background" : ''} did not load within ${timeoutMs} ms:\n${this.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -476,8 +479,33 @@ export class Thunderbird {
    * of the main window (see docs/E2E.md).
    */
   async openPopup(readySelector = 'main', timeoutMs = 15_000): Promise<void> {
-    await this.marionette.click(await this.toolbarButton());
-    await this.waitInPopup(`return content.document.readyState === 'complete' && content.document.querySelector(${JSON.stringify(readySelector)}) !== null;`, timeoutMs);
+    const ready = `return content.document.readyState === 'complete' && content.document.querySelector(${JSON.stringify(readySelector)}) !== null;`;
+    // A click can land while the window is still being activated (with a display) and open
+    // nothing; click again only if no popup came up meanwhile.
+    for (let attempt = 1; ; attempt++) {
+      await this.marionette.click(await this.toolbarButton());
+      try {
+        await this.waitInPopup(ready, attempt < 3 ? 4000 : timeoutMs);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || await this.popupOpen()) {
+          if (await this.popupOpen()) {
+            await this.waitInPopup(ready, timeoutMs);
+            return;
+          }
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** Whether a popup of the add-on is open. */
+  async popupOpen(): Promise<boolean> {
+    return this.chrome<boolean>(`
+      const win = Services.wm.getMostRecentWindow('mail:3pane');
+      return [...win.document.querySelectorAll('browser.webextension-popup-browser')]
+        .some((b) => b.currentURI && b.currentURI.spec.startsWith(arguments[0]));
+    `, [ADDON_BASE_URL]);
   }
 
   /** Closes the popup's panel, as Escape or a click elsewhere would. */

@@ -88,11 +88,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         host: sandbox.imap.host,
       },
     });
-    const boot = async (): Promise<Thunderbird> => {
+    const boot = async (firstRun: boolean): Promise<Thunderbird> => {
       if (!profile) throw new Error('no profile');
       const started = await Thunderbird.start(profile, options.start);
       try {
-        await started.waitForAddon();
+        await started.waitForAddon(30_000, firstRun);
         await started.loginAccount();
       } catch (error) {
         await started.stop();
@@ -100,10 +100,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       }
       return started;
     };
-    tb = await boot();
+    tb = await boot(true);
     await tb.setAddonStorage({ settings: { ...sandboxSettings(sandbox), ...options.settings } });
-    // The background read its settings at start: start it again so it sees these.
-    await tb.reloadAddon();
+    // No reload needed: the background reads its settings from storage each time it uses them.
 
     const s = sandbox;
     const p = profile;
@@ -125,7 +124,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       },
       async restart() {
         if (tb) throw new Error('Thunderbird is still running');
-        tb = await boot();
+        tb = await boot(false);
       },
       dispose: cleanup,
     };

@@ -1,0 +1,79 @@
+/**
+ * Screenshots of the popup at its main states, taken in a real Thunderbird against the sandbox
+ * (headless; `--xvfb` runs it on a private Xvfb display instead), into docs/screenshots/:
+ *   popup-start.png      identity, key type, usage, passphrase, Start
+ *   popup-progress.png   the steps while the flow waits for the CA
+ *   popup-installed.png  every step done
+ *   popup-certificate.png the certificate summary with Download, Renew, Revoke
+ *   popup-refused.png    a forged challenge mail refused, with the reason
+ * Run: `npx tsx test/e2e/screenshots.ts [--xvfb] [outDir]`. The popup is drawn by Thunderbird
+ * itself (WindowGlobalParent.drawSnapshot), so headless and Xvfb give the same pixels.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { POPUP, openPopup, startInPopup, waitForEnrollment } from './drive';
+import { startWorld, type World } from './world';
+import { startXvfb, type Xvfb } from './xvfb';
+
+const args = process.argv.slice(2);
+const useXvfb = args.includes('--xvfb');
+const outDir = resolve(args.find((a) => !a.startsWith('--')) ?? join(import.meta.dirname, '..', '..', 'docs', 'screenshots'));
+
+async function shoot(world: World, name: string): Promise<void> {
+  // Let layout and fonts settle.
+  await new Promise((r) => setTimeout(r, 400));
+  const png = await world.tb.popupScreenshot();
+  writeFileSync(join(outDir, name), png);
+  console.log(`screenshots: ${join(outDir, name)} (${png.length} bytes)`);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  let xvfb: Xvfb | undefined;
+  let world: World | undefined;
+  try {
+    if (useXvfb) xvfb = await startXvfb();
+    const start = xvfb ? { display: xvfb.display } : {};
+
+    // The happy path: the start form, a step in progress, the installed certificate.
+    world = await startWorld({ start, settings: { postChallengeAfterSeconds: 3600 }, sandbox: { challengeTiming: 'after-post' } });
+    const { tb, user, sandbox } = world;
+    await openPopup(tb);
+    const value = await tb.waitInPopup<string>(`
+      const o = [...content.document.querySelectorAll(arguments[0] + ' option')].find((x) => x.textContent.includes(arguments[1]));
+      return o ? o.value : null;`, 15_000, [POPUP.identitySelect, user.email]);
+    await tb.popupSetValue(POPUP.identitySelect, value);
+    await tb.waitInPopup('return !content.document.querySelector(arguments[0]).hidden;', 10_000, [POPUP.startForm]);
+    await shoot(world, 'popup-start.png');
+    await tb.closePopup();
+
+    await startInPopup(tb, { email: user.email, passphrase: 'screenshot passphrase' });
+    const waiting = await waitForEnrollment(tb, user.email, (e) => e.step === 'awaiting-mail', 30_000);
+    await shoot(world, 'popup-progress.png');
+    // The CA of this world mails only after the POST; resending lets the flow go on at once.
+    if (waiting.authorizationUrl !== undefined) await sandbox.resendChallenge(waiting.authorizationUrl);
+    const done = await waitForEnrollment(tb, user.email, undefined, 120_000);
+    if (done.step !== 'installed') throw new Error(`enrollment ended in ${done.step}: ${done.error?.message ?? ''}`);
+    await tb.waitInPopup('const c = content.document.querySelector(arguments[0]); return !!c && !c.hidden;', 15_000, [POPUP.certificate]);
+    await shoot(world, 'popup-installed.png');
+    await tb.popup('content.document.querySelector(arguments[0]).scrollIntoView({ block: "start" });', [POPUP.certificate]);
+    await shoot(world, 'popup-certificate.png');
+    await world.dispose();
+    world = undefined;
+
+    // A forged challenge mail, refused.
+    world = await startWorld({ start, sandbox: { forgery: 'wrong-d' }, settings: { postChallengeAfterSeconds: 3600 } });
+    await startInPopup(world.tb, { email: world.user.email, passphrase: 'screenshot passphrase' });
+    await waitForEnrollment(world.tb, world.user.email, (e) => e.refusals.length > 0, 30_000);
+    await world.tb.waitInPopup('return content.document.querySelectorAll(arguments[0] + " li").length > 0;', 15_000, [POPUP.refusals]);
+    await shoot(world, 'popup-refused.png');
+  } finally {
+    await world?.dispose();
+    await xvfb?.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
