@@ -64,9 +64,11 @@ function harness(user: SandboxUser, settings: Settings) {
     },
   };
   const storage = new FakeStorage();
+  let enrollments = 0;
   const pkcs12s: Uint8Array[] = [];
+  const acme = createAcmeAdapter({ fetch: fetchSandbox, crypto, accounts: accountStore });
   const enroller = new Enroller({
-    acme: createAcmeAdapter({ fetch: fetchSandbox, crypto, accounts: accountStore }),
+    acme,
     mailCheck: createMailCheckAdapter({ fetch: fetchSandbox, crypto, settings: () => Promise.resolve(settings), now: () => Date.now() }),
     mailbox,
     reply,
@@ -89,7 +91,7 @@ function harness(user: SandboxUser, settings: Settings) {
     downloads: { offer: () => Promise.resolve() },
     log: { debug: () => undefined },
     settings: () => Promise.resolve(settings),
-    randomId: () => `e-${user.email}`,
+    randomId: () => `e-${user.email}-${++enrollments}`,
     random: () => 0.5,
   });
 
@@ -105,7 +107,7 @@ function harness(user: SandboxUser, settings: Settings) {
     }
   }
 
-  return { enroller, replies, installed, runUntilDone, storage };
+  return { enroller, replies, installed, runUntilDone, storage, acme };
 }
 
 function settingsFor(overrides: Partial<Settings> = {}): Settings {
@@ -174,5 +176,29 @@ describe('the enrollment flow against the sandbox CA, with the real core', () =>
     expect(e.step).toBe('awaiting-mail');
     expect(e.refusals.some((r) => r.reasons.includes('dkim-missing') || r.reasons.includes('not-authentic'))).toBe(true);
     await h.enroller.cancel(e.id);
+  });
+
+  it('renews with RFC 9773 replaces naming the old certificate, which the CA checks', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
+    const bob = sandbox.users[1]!;
+    const h = harness(bob, settingsFor());
+    const { enrollment } = await h.enroller.start({ identityId: 'id4', email: bob.email, keyType: 'P-256', usage: 'both', passphrase: PASS, termsAgreed: true });
+    await h.enroller.advance(enrollment.id);
+    expect((await h.runUntilDone(enrollment.id)).step).toBe('installed');
+    const first = await h.enroller.certificate('id4');
+
+    const { enrollment: renewal } = await h.enroller.renew('id4', PASS, true);
+    // The sandbox refuses a `replaces` that names no certificate of this account (malformed).
+    expect(renewal.replaces).toMatch(/^[\w-]+\.[\w-]+$/);
+    await h.enroller.advance(renewal.id);
+    const done = await h.runUntilDone(renewal.id);
+    expect(done.error, JSON.stringify(done.history)).toBeUndefined();
+    expect(done.step).toBe('installed');
+    const second = await h.enroller.certificate('id4');
+    expect(second?.serialNumber).toBeDefined();
+    expect(second?.serialNumber).not.toBe(first?.serialNumber);
+    expect(h.replies).toHaveLength(2);
+    // The CA recorded the replacement: naming the old certificate again is a conflict (RFC 9773 §5).
+    await expect(h.acme.newOrder(sandbox.directoryUrl, bob.email, renewal.replaces)).rejects.toThrow(/already replaced/);
   });
 });

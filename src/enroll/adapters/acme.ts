@@ -3,8 +3,8 @@
  * account key kept by an injected AccountStore (in Thunderbird: IndexedDB, holding the
  * non-extractable CryptoKey itself, so the key is never in storage.local or in the clear).
  *
- * Deviation: RFC 9773 §5 `replaces` is not sent — src/acme's newOrder has no such option yet;
- * a renewal is then an ordinary new order, which every CA accepts.
+ * A renewal order carries RFC 9773 §5 `replaces` only when the directory offers renewalInfo:
+ * a CA without ARI may refuse a field it does not know.
  */
 import {
   AcmeClient,
@@ -178,7 +178,12 @@ export function createAcmeAdapter(options: AcmeAdapterOptions): AcmePort {
         return { accountUrl: account.url };
       }),
     thumbprint: (directoryUrl) => call(async () => accountKeyThumbprint((await client(directoryUrl)).accountKey, options.crypto)),
-    newOrder: (directoryUrl, email) => call(async () => orderInfo(await (await withAccount(directoryUrl)).newOrder([{ type: 'email', value: email }]))),
+    newOrder: (directoryUrl, email, replaces) =>
+      call(async () => {
+        const acme = await withAccount(directoryUrl);
+        const withReplaces = replaces !== undefined && (await acme.directory()).renewalInfo !== undefined;
+        return orderInfo(await acme.newOrder([{ type: 'email', value: email }], withReplaces ? { replaces } : {}));
+      }),
     getOrder: (directoryUrl, orderUrl) => call(async () => orderInfo(await (await withAccount(directoryUrl)).getOrder(orderUrl))),
     getAuthorization: (directoryUrl, url) => call(async () => authorizationInfo(await (await withAccount(directoryUrl)).getAuthorization(url))),
     respondToChallenge: (directoryUrl, url) =>
