@@ -2,9 +2,11 @@
  * `npm run sandbox`: starts the whole sandbox (CA, Dovecot, submission MTA, DoH) on loopback,
  * prints how to reach it, and stops everything on Ctrl-C (SIGINT) or SIGTERM.
  * Options: --timing on-create|on-fetch|after-post, --join string|bytes, --forgery
- * none|unsigned|wrong-d|wrong-from, --eab (require external account binding).
+ * none|unsigned|wrong-d|wrong-from, --eab (require external account binding), --acme-port and
+ * --doh-port (default 14000 and 14001, where the add-on's "local sandbox" preset looks; 0 = any).
  */
 import { parseArgs } from 'node:util';
+import { CLI_DEFAULT_PORTS } from './types';
 import { startSandbox, type ChallengeTiming, type Forgery, type SandboxOptions, type TokenJoin } from './index';
 
 const TIMINGS: readonly ChallengeTiming[] = ['on-create', 'on-fetch', 'after-post'];
@@ -26,9 +28,20 @@ const { values } = parseArgs({
     join: { type: 'string' },
     forgery: { type: 'string' },
     eab: { type: 'boolean', default: false },
+    // The add-on's "local sandbox" preset (src/enroll/settings.ts) points at these ports.
+    'acme-port': { type: 'string', default: String(CLI_DEFAULT_PORTS.acme) },
+    'doh-port': { type: 'string', default: String(CLI_DEFAULT_PORTS.doh) },
   },
 });
-const options: SandboxOptions = { requireEab: values.eab };
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`--${flag} must be a TCP port (0 for any free port)`);
+    process.exit(2);
+  }
+  return n;
+}
+const options: SandboxOptions = { requireEab: values.eab, acmePort: port(values['acme-port'], 'acme-port'), dohPort: port(values['doh-port'], 'doh-port') };
 const timing = pick(values.timing, TIMINGS, 'timing');
 const join = pick(values.join, JOINS, 'join');
 const forgery = pick(values.forgery, FORGERIES, 'forgery');

@@ -183,6 +183,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       eab, requireEab: options.requireEab ?? false,
       faults: () => faults,
       replyTimeoutMs: (options.replyTimeoutSeconds ?? 600) * 1000,
+      ...(options.acmePort === undefined ? {} : { port: options.acmePort }),
       events: {
         authzCreated: async (authz) => {
           if (timing === 'on-create') await sendChallenge(authz);
@@ -199,7 +200,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await acme.start();
     stoppers.push(() => acme.stop());
     const [doh, mta] = await Promise.all([
-      startDoh(pki.tls, () => zone),
+      startDoh(pki.tls, () => zone, options.dohPort ?? 0),
       startMta({
         port: 0, users, caAddress: CA_ADDRESS, lmtp,
         sign: (raw, fromDomain) => {

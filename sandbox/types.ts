@@ -74,6 +74,10 @@ export interface SandboxOptions {
   users?: SandboxUser[];
   /** How long a challenge waits for a valid reply after the client's POST; default 600 s. */
   replyTimeoutSeconds?: number;
+  /** Fixed ports for the ACME server and the DoH endpoint (`npm run sandbox` uses 14000 and 14001, the
+   * add-on's "local sandbox" preset); by default the OS picks free ones, as tests need. */
+  acmePort?: number;
+  dohPort?: number;
 }
 
 /** One challenge mail the CA delivered (or re-delivered). */
@@ -155,3 +159,6 @@ export interface Sandbox {
   /** Stops every server and process it started and removes the temp folder. */
   stop(): Promise<void>;
 }
+
+/** The ports `npm run sandbox` listens on by default: where the add-on's "local sandbox" preset looks. */
+export const CLI_DEFAULT_PORTS = { acme: 14000, doh: 14001 } as const;

@@ -45,6 +45,8 @@ export interface AcmeServerOptions {
   readonly events: ChallengeEvents;
   /** How long a posted challenge waits for a reply before it becomes invalid. */
   readonly replyTimeoutMs: number;
+  /** TCP port on 127.0.0.1; 0 (the default) lets the OS pick a free one. */
+  readonly port?: number;
 }
 
 const MAX_BODY = 65_536;
@@ -96,7 +98,7 @@ export class AcmeServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
         resolve();
       });
     });

@@ -18,7 +18,7 @@ export interface DohServer {
   stop(): Promise<void>;
 }
 
-export async function startDoh(tls: { certPem: string; keyPem: string }, zone: () => Readonly<Record<string, readonly string[]>>): Promise<DohServer> {
+export async function startDoh(tls: { certPem: string; keyPem: string }, zone: () => Readonly<Record<string, readonly string[]>>, listenPort = 0): Promise<DohServer> {
   let count = 0;
   const answer = (message: Uint8Array, res: ServerResponse): void => {
     let body: Uint8Array;
@@ -68,7 +68,7 @@ export async function startDoh(tls: { certPem: string; keyPem: string }, zone: (
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(listenPort, '127.0.0.1', () => {
       resolve();
     });
   });

@@ -25,8 +25,10 @@ export interface Settings {
   readonly debugLog: boolean;
 }
 
-/** The local sandbox of `npm run sandbox`; a preset in the options page. */
+/** The local sandbox of `npm run sandbox` (its default ports); a preset in the options page. */
 export const SANDBOX_DIRECTORY_URL = 'https://127.0.0.1:14000/directory';
+/** The sandbox's DNS-over-HTTPS endpoint, which serves the sandbox CA's DKIM keys. */
+export const SANDBOX_DOH_URL = 'https://127.0.0.1:14001/dns-query';
 
 export const DEFAULT_SETTINGS: Settings = {
   directoryUrl: '',

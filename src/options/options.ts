@@ -4,7 +4,7 @@
  * Validation is src/enroll/settings.ts's: what it drops is named back to the user.
  */
 import { KEY_TYPES, USAGES } from '../enroll/ports';
-import { SANDBOX_DIRECTORY_URL, SETTING_KEYS, effectiveSettings, validSettings, type Settings } from '../enroll/settings';
+import { SANDBOX_DIRECTORY_URL, SANDBOX_DOH_URL, SETTING_KEYS, effectiveSettings, validSettings, type Settings } from '../enroll/settings';
 import { KEYS } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
 
@@ -97,7 +97,10 @@ function main(): void {
     );
   }
   select('preset').addEventListener('change', () => {
-    if (select('preset').value === 'sandbox') input('directory-url').value = SANDBOX_DIRECTORY_URL;
+    if (select('preset').value === 'sandbox') {
+      input('directory-url').value = SANDBOX_DIRECTORY_URL;
+      input('doh-url').value = SANDBOX_DOH_URL;
+    }
   });
   el('options').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -2,6 +2,8 @@
  * `npm run sandbox` (sandbox/cli.ts): starts everything, prints how to reach it, and on SIGINT
  * stops everything, removes its state folder and exits 0, leaving no process and no open port.
  */
+import { SANDBOX_DIRECTORY_URL, SANDBOX_DOH_URL } from '../../src/enroll/settings';
+import { CLI_DEFAULT_PORTS } from '../../sandbox/types';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import { leftovers, listening } from './leftovers';
 
 describe('npm run sandbox', () => {
   it('prints the addresses and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--timing', 'after-post', '--join', 'bytes', '--eab'], {
+    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--timing', 'after-post', '--join', 'bytes', '--eab', '--acme-port', '0', '--doh-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -48,5 +50,12 @@ describe('npm run sandbox', () => {
         await exited;
       }
     }
+  });
+});
+
+describe('the options page preset "local sandbox"', () => {
+  it('points at the ports `npm run sandbox` listens on by default', () => {
+    expect(SANDBOX_DIRECTORY_URL).toBe(`https://127.0.0.1:${CLI_DEFAULT_PORTS.acme}/directory`);
+    expect(SANDBOX_DOH_URL).toBe(`https://127.0.0.1:${CLI_DEFAULT_PORTS.doh}/dns-query`);
   });
 });
