@@ -164,6 +164,10 @@ messenger.messages.onNewMailReceived.addListener(
     void ready
       .then(() => busy(() => enroller.onNewMail(mailRefs(messages))))
       .catch((error: unknown) => {
+        // A mail that could not be read or checked is not lost here: the enroller has already
+        // scheduled a rescan (and noted why in the enrollment's history), or failed the
+        // enrollment with the error. What still arrives here (storage unavailable) is logged;
+        // scheduleWake below then sets the timer and alarm for any planned rescan.
         console.error('[one-click-smime] new mail handling failed', error);
       })
       .finally(() => scheduleWake());

@@ -7,6 +7,9 @@
  * - one reply per challenge: the record goes to `replying` *before* the reply is handed to
  *   Thunderbird, and a record found in `replying` after a restart is treated as sent;
  * - a mail that fails any check is never answered, and the refusal is kept with its reasons;
+ * - no candidate mail is lost to a check that could not finish: a temporary refusal (temperror:
+ *   DNS unreachable) or a transient error schedules a rescan of recent mail, with back-off,
+ *   until the validation time-out; only a refusal for good blocks a mail;
  * - the certificate key exists only as encrypted PKCS#8 in storage, and is removed after
  *   installation unless the user chose to keep it; the passphrase lives only in the session;
  * - reply first, then POST to the challenge; POST first only after the configured wait with no
@@ -17,6 +20,7 @@
  * and a popup request never interleave on it; different enrollments proceed independently.
  */
 import { mayBeChallengeSubject } from '../messages/prefilter';
+import type { RefusalReason } from '../messages/reasons';
 import {
   PortError,
   type AcmePort,
@@ -48,14 +52,31 @@ import {
   type EnrollError,
   type Enrollment,
   type ErrorCode,
+  type MailRetry,
   type PendingReply,
   type Refusal,
   type Step,
 } from './state';
 import { bytesToBase64, base64ToBytes } from './encoding';
 
-/** Codes of refusals the flow itself adds to those of src/messages/reasons.ts. */
-export const FLOW_REFUSAL_REASONS = ['compose-mismatch', 'user-declined', 'already-answered'] as const;
+/**
+ * Codes of refusals the flow itself adds to those of src/messages/reasons.ts. `will-retry` is
+ * added to a temporary refusal, so the popup says the mail will be checked again.
+ */
+export const FLOW_REFUSAL_REASONS = ['compose-mismatch', 'user-declined', 'already-answered', 'will-retry'] as const;
+
+/**
+ * Refusal codes that say the check could not finish rather than that the mail is bad: the
+ * RFC 8601 §2.7.1 `temperror` class (the DKIM key lookup failed: resolver unreachable, time-out).
+ * A mail refused only for these is looked at again (finding 3 of docs/SECURITY.md).
+ */
+export const TEMPORARY_REFUSAL_REASONS: readonly RefusalReason[] = ['dkim-temperror'];
+
+/** True when every reason is temporary: the mail must be checked again, not blocked. */
+export function isTemporaryRefusal(refusal: Pick<Refusal, 'reasons' | 'temporary'>): boolean {
+  // Records written before the flag existed are judged by their reasons.
+  return refusal.temporary ?? (refusal.reasons.length > 0 && refusal.reasons.every((code) => (TEMPORARY_REFUSAL_REASONS as readonly string[]).includes(code)));
+}
 
 /** Transient failures in a row before the enrollment is reported as failed. */
 export const MAX_ATTEMPTS = 6;
@@ -76,6 +97,32 @@ export const MAX_PREEXISTING = 200;
 export const MAX_REFUSALS = 20;
 /** History entries kept per enrollment: the first one and the latest, bounded for storage. */
 export const MAX_HISTORY = 60;
+
+/** Steps from which the flow may still come back to `awaiting-mail` (a declined or failed reply). */
+const MAY_RETURN_TO_AWAITING_MAIL: readonly Step[] = ['awaiting-mail', 'awaiting-consent', 'replying'];
+
+/** A temporary refusal as it stands once nothing will look at the mail again. */
+function settleTemporary(r: Refusal): Refusal {
+  return isTemporaryRefusal(r) ? { ...r, reasons: r.reasons.filter((code) => code !== 'will-retry'), temporary: false } : r;
+}
+
+/** Back-off after the n-th transient failure in a row: 2, 4, 8… s, at most MAX_POLL_MS. */
+export function backoffMs(attempts: number): number {
+  return Math.min(2_000 * 2 ** Math.max(attempts - 1, 0), MAX_POLL_MS);
+}
+
+/**
+ * When an enrollment next wants to act by itself: its step's wake-up, or in `awaiting-mail` the
+ * rescan of mail to look at again — unless the step is backing off after a failure: awaitMail
+ * scans nothing before the back-off ends, so the rescan waits for it.
+ */
+export function dueAt(e: Enrollment): number | undefined {
+  if (isTerminal(e.step)) return undefined;
+  const retry = e.step === 'awaiting-mail' ? e.mailRetry?.at : undefined;
+  if (retry === undefined) return e.wakeAt;
+  if (e.wakeAt === undefined) return retry;
+  return e.attempts > 0 ? e.wakeAt : Math.min(e.wakeAt, retry);
+}
 
 function appendHistory(history: Enrollment['history'], entry: Enrollment['history'][number]): Enrollment['history'] {
   const all = [...history, entry];
@@ -232,39 +279,73 @@ export class Enroller {
   /** Timer: advances the enrollments whose wake-up time has come. */
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
-    const due = (await this.list()).filter((e) => !isTerminal(e.step) && (e.wakeAt ?? Infinity) <= now);
+    const due = (await this.list()).filter((e) => (dueAt(e) ?? Infinity) <= now);
     await Promise.all(due.map((e) => this.advance(e.id)));
   }
 
   /** The earliest time an enrollment wants to act by itself, for the alarm. */
   async nextWakeAt(): Promise<number | undefined> {
-    const times = (await this.list()).filter((e) => !isTerminal(e.step) && e.wakeAt !== undefined).map((e) => e.wakeAt!);
+    const times = (await this.list()).map(dueAt).filter((at) => at !== undefined);
     return times.length === 0 ? undefined : Math.min(...times);
   }
 
   /**
    * New mail (messages.onNewMailReceived): the subject pre-filter first, then the raw message
    * only for candidates, and only when an unfinished enrollment is addressed by it.
+   *
+   * A candidate is never dropped on a failure (finding 4 of docs/SECURITY.md): one that
+   * cannot be read, or whose check fails for a transient reason, makes the waiting enrollments
+   * scan recent mail again later, with back-off, and says so in their history. Whatever happens
+   * to one mail or one enrollment, the others are still handled; an unexpected error is thrown
+   * only after that, for the caller's log.
    */
   async onNewMail(mails: readonly MailRef[]): Promise<void> {
     const candidates = mails.filter((m) => mayBeChallengeSubject(m.subject));
     if (candidates.length === 0) return;
     const active = (await this.list()).filter((e) => !isTerminal(e.step));
     if (active.length === 0) return;
-    for (const mail of candidates) {
-      const raw = await this.rawOrSkip(mail);
-      if (!raw) continue;
-      const to = this.deps.mailCheck.addressedTo(raw).map((address) => address.toLowerCase());
-      for (const target of active.filter((e) => to.includes(e.email.toLowerCase()))) {
-        await this.withLock(target.id, async () => {
-          const e = await this.load(target.id);
+    let firstError: Error | undefined;
+    const guarded = async (id: string, work: (e: Enrollment) => Promise<Enrollment>): Promise<void> => {
+      try {
+        await this.withLock(id, async () => {
+          const e = await this.load(id);
           // Not yet waiting (the order is being made): the scan on entering `awaiting-mail`
           // finds this mail, so nothing is lost by leaving it now.
-          if (e.step !== 'awaiting-mail') return e;
-          return this.run(await this.considerMail(e, mail, raw));
+          return e.step === 'awaiting-mail' ? work(e) : e;
+        });
+      } catch (error) {
+        this.deps.log.debug(`new mail for ${id}: ${messageOf(error)}`);
+        firstError ??= error instanceof Error ? error : new Error(messageOf(error));
+      }
+    };
+    for (const mail of candidates) {
+      let raw: Uint8Array;
+      try {
+        raw = await this.deps.mailbox.raw(mail);
+      } catch (error) {
+        // Unread, it could be the challenge of any waiting enrollment. If it vanished, the rescan
+        // finds nothing; if it was moved or could not be read yet, the rescan finds it.
+        const why = `could not read new mail ${mail.headerMessageId}: ${messageOf(error)}`;
+        this.deps.log.debug(why);
+        for (const target of active) await guarded(target.id, (e) => this.retryMailLater(e, why));
+        continue;
+      }
+      const to = this.deps.mailCheck.addressedTo(raw).map((address) => address.toLowerCase());
+      for (const target of active.filter((e) => to.includes(e.email.toLowerCase()))) {
+        await guarded(target.id, async (e) => {
+          let next: Enrollment;
+          try {
+            const outcome = await this.considerOrDefer(e, mail, raw);
+            next = outcome.deferred === undefined ? outcome.enrollment : await this.retryMailLater(outcome.enrollment, outcome.deferred);
+          } catch (error) {
+            // Not transient (the account key is gone, storage failed): the enrollment reports it.
+            return this.failure(e, error);
+          }
+          return this.run(next);
         });
       }
     }
+    if (firstError !== undefined) throw firstError;
   }
 
   /** "Ask before replying": the user answered yes. */
@@ -505,16 +586,22 @@ export class Enroller {
   private async awaitMail(start: Enrollment): Promise<Enrollment> {
     let e = start;
     // Backing off after a failure (a refused compose, a network error): not even a scan until then.
-    if (e.attempts > 0 && e.wakeAt !== undefined && e.wakeAt > this.deps.clock.now()) return e;
-    if (!this.scanned.has(e.id)) {
-      this.scanned.add(e.id);
+    const started = this.deps.clock.now();
+    if (e.attempts > 0 && e.wakeAt !== undefined && e.wakeAt > started) return e;
+    // Once per background life, and again when a mail is to be looked at again.
+    if (!this.scanned.has(e.id) || (e.mailRetry !== undefined && e.mailRetry.at <= started)) {
       e = await this.scanRecent(e);
+      // Marked only once the scan ran: a scan cut short by an error is tried again.
+      this.scanned.add(e.id);
       if (e.step !== 'awaiting-mail') return e;
     }
     const now = this.deps.clock.now();
     if (e.wakeAt !== undefined && e.wakeAt > now) return e;
     const settings = await this.deps.settings();
-    if (this.timedOut(e, settings, now)) return this.fail(e, 'timeout', 'No valid challenge mail came in time.');
+    if (this.timedOut(e, settings, now)) {
+      const unchecked = e.mailRetry === undefined ? '' : ` (a mail could not be checked: ${e.mailRetry.reason})`;
+      return this.fail(e, 'timeout', `No valid challenge mail came in time${unchecked}.`);
+    }
     if (!e.challengePosted) {
       await this.deps.acme.respondToChallenge(e.directoryUrl, e.challengeUrl!);
       return this.update(e, { challengePosted: true, attempts: 0, wakeAt: now + DEFAULT_POLL_MS }, 'no mail yet: challenge POSTed first');
@@ -525,22 +612,77 @@ export class Enroller {
     return this.update(e, { attempts: 0, wakeAt: now + this.pollDelay(authz.retryAfterMs) });
   }
 
+  /**
+   * Looks at every recent challenge-like mail not yet settled (answered or refused for good).
+   * Ends by scheduling the next rescan when some mail could not be read or checked (with
+   * back-off), or by clearing a scheduled one when all could.
+   */
   private async scanRecent(start: Enrollment): Promise<Enrollment> {
     let e = start;
-    const mails = await this.deps.mailbox.recent(e.createdAt - SCAN_MARGIN_MS);
+    let unfinished: string | undefined;
+    let mails: readonly MailRef[];
+    try {
+      mails = await this.deps.mailbox.recent(e.createdAt - SCAN_MARGIN_MS);
+    } catch (error) {
+      return this.retryMailLater(e, `could not list recent mail: ${messageOf(error)}`);
+    }
     for (const mail of mails.filter((m) => mayBeChallengeSubject(m.subject))) {
       if (e.step !== 'awaiting-mail') break;
+      if (this.settled(e, mail.headerMessageId)) continue;
       const raw = await this.rawOrSkip(mail);
-      if (!raw) continue;
+      if (!raw) {
+        unfinished ??= `could not read ${mail.headerMessageId}`;
+        continue;
+      }
       if (!this.deps.mailCheck.addressedTo(raw).some((address) => address.toLowerCase() === e.email.toLowerCase())) continue;
-      e = await this.considerMail(e, mail, raw);
+      const outcome = await this.considerOrDefer(e, mail, raw);
+      e = outcome.enrollment;
+      unfinished ??= outcome.deferred;
     }
-    return e;
+    if (e.step !== 'awaiting-mail') return e;
+    if (unfinished !== undefined) return this.retryMailLater(e, unfinished);
+    return e.mailRetry === undefined ? e : this.update(e, { mailRetry: undefined }, 'every waiting mail could be checked');
+  }
+
+  /** Answered, or refused for good: never looked at again (not even read). */
+  private settled(e: Enrollment, headerMessageId: string): boolean {
+    return e.answeredMail === headerMessageId || e.refusals.some((r) => r.headerMessageId === headerMessageId && !isTemporaryRefusal(r));
+  }
+
+  /**
+   * considerMail, except that a check that could not finish — a temporary refusal, or a
+   * transient failure (the account key's thumbprint, the CA) — leaves the mail to be looked at
+   * again: `deferred` says why. Other errors are thrown.
+   */
+  private async considerOrDefer(e: Enrollment, mail: MailRef, raw: Uint8Array): Promise<{ enrollment: Enrollment; deferred?: string }> {
+    let enrollment: Enrollment;
+    try {
+      enrollment = await this.considerMail(e, mail, raw);
+    } catch (error) {
+      if (error instanceof PortError && (error.kind === 'transient' || error.kind === 'rateLimited')) {
+        return { enrollment: e, deferred: `could not check ${mail.headerMessageId}: ${messageOf(error)}` };
+      }
+      throw error;
+    }
+    const temporary = enrollment.step === 'awaiting-mail' ? enrollment.refusals.find((r) => r.headerMessageId === mail.headerMessageId && isTemporaryRefusal(r)) : undefined;
+    return temporary === undefined ? { enrollment } : { enrollment, deferred: `could not check ${mail.headerMessageId} yet: ${temporary.detail}` };
+  }
+
+  /** Schedules a rescan of recent mail, with the flow's back-off; the history says why. */
+  private retryMailLater(e: Enrollment, reason: string): Promise<Enrollment> {
+    const now = this.deps.clock.now();
+    const attempts = (e.mailRetry?.attempts ?? 0) + 1;
+    const delay = backoffMs(attempts);
+    // An earlier rescan already planned stays: a burst of failures does not push it back.
+    const at = e.mailRetry !== undefined && e.mailRetry.at > now ? Math.min(e.mailRetry.at, now + delay) : now + delay;
+    const mailRetry: MailRetry = { at, attempts, reason };
+    return this.update(e, { mailRetry }, `${reason}; mail looked at again in ${Math.round((at - now) / 1000)} s`);
   }
 
   /**
    * A mail can vanish between the event and the read (a filter moved it, the user deleted it):
-   * that mail is skipped, never the enrollment failed. If it was moved, the next scan finds it.
+   * that mail is skipped, never the enrollment failed. The scan then schedules another one,
+   * which finds it if it was only moved.
    */
   private async rawOrSkip(mail: MailRef): Promise<Uint8Array | undefined> {
     try {
@@ -553,8 +695,7 @@ export class Enroller {
 
   /** The full check of one candidate mail; answers it, asks the user, or records why not. */
   private async considerMail(e: Enrollment, mail: MailRef, raw: Uint8Array): Promise<Enrollment> {
-    if (e.answeredMail === mail.headerMessageId) return e;
-    if (e.refusals.some((r) => r.headerMessageId === mail.headerMessageId)) return e;
+    if (this.settled(e, mail.headerMessageId)) return e;
     const early = e.preexistingMail?.includes(mail.headerMessageId) === true;
     const answeredElsewhere = !early && (await this.list()).some((other) => other.id !== e.id && other.answeredMail === mail.headerMessageId);
     if (early || answeredElsewhere) {
@@ -586,12 +727,23 @@ export class Enroller {
       verdict = { verdict: 'refuse', reasons: ['malformed-message'], detail: `The mail could not be checked: ${messageOf(error)}` };
     }
     if (verdict.verdict === 'refuse') {
+      const refusal = { headerMessageId: mail.headerMessageId, subject: mail.subject, author: mail.author, at: this.deps.clock.now(), detail: verdict.detail };
+      if (isTemporaryRefusal(verdict)) {
+        // The check could not finish (DNS unreachable): shown as such, and the mail is looked at
+        // again (the caller schedules it); a later outcome replaces this entry.
+        this.deps.log.debug(`could not check ${mail.headerMessageId} yet: ${verdict.reasons.join(', ')}`);
+        const deferred = this.withRefusal(e, { ...refusal, reasons: [...verdict.reasons, 'will-retry'], temporary: true });
+        await this.save(deferred);
+        return deferred;
+      }
       this.deps.log.debug(`refused ${mail.headerMessageId}: ${verdict.reasons.join(', ')}`);
-      const refused = this.withRefusal(e, { headerMessageId: mail.headerMessageId, subject: mail.subject, author: mail.author, at: this.deps.clock.now(), reasons: verdict.reasons, detail: verdict.detail });
+      const refused = this.withRefusal(e, { ...refusal, reasons: verdict.reasons });
       await this.save(refused);
       await this.deps.notifier.notify('refused', e.email, verdict.detail);
       return refused;
     }
+    // Authentic now: a note that it could not be checked before no longer applies.
+    const authentic = this.withoutRefusal(e, mail.headerMessageId);
     const pending: PendingReply = {
       mailId: mail.id,
       headerMessageId: mail.headerMessageId,
@@ -605,11 +757,11 @@ export class Enroller {
       authenticity: verdict.authenticity,
     };
     if ((await this.deps.settings()).askBeforeReplying) {
-      const waiting = await this.transition(e, 'awaiting-consent', { pendingReply: pending }, `authentic (${verdict.authenticity}); waiting for the user's OK`);
+      const waiting = await this.transition(authentic, 'awaiting-consent', { pendingReply: pending }, `authentic (${verdict.authenticity}); waiting for the user's OK`);
       await this.deps.notifier.notify('needsConsent', e.email);
       return waiting;
     }
-    return this.sendReply(e, pending, mail);
+    return this.sendReply(authentic, pending, mail);
   }
 
   /** `mail` is given when it was seen in this session; otherwise it is found again by Message-ID. */
@@ -775,7 +927,7 @@ export class Enroller {
       if (error.kind === 'transient' && attempts >= MAX_ATTEMPTS) {
         return this.fail(e, 'network', `${messageOf(error)} (after ${attempts} attempts)`, error.problem);
       }
-      const delay = error.kind === 'rateLimited' ? Math.max(error.retryAfterMs ?? 60_000, 1_000) : Math.min(2_000 * 2 ** (attempts - 1), MAX_POLL_MS);
+      const delay = error.kind === 'rateLimited' ? Math.max(error.retryAfterMs ?? 60_000, 1_000) : backoffMs(attempts);
       return this.update(e, { attempts, wakeAt: now + delay }, `${error.kind}: ${messageOf(error)}; retry in ${Math.round(delay / 1000)} s`);
     }
     if (error instanceof PortError && error.kind === 'userAction') {
@@ -820,8 +972,15 @@ export class Enroller {
     return end > start ? start + Math.floor((end - start) * this.deps.random()) : start;
   }
 
+  /** Adds a refusal, replacing an earlier temporary one for the same mail (it was not final). */
   private withRefusal(e: Enrollment, refusal: Refusal): Enrollment {
-    return { ...e, refusals: [...e.refusals, refusal].slice(-MAX_REFUSALS) };
+    return { ...e, refusals: [...this.withoutRefusal(e, refusal.headerMessageId).refusals, refusal].slice(-MAX_REFUSALS) };
+  }
+
+  /** Drops the temporary refusal of a mail, if any; refusals for good are kept. */
+  private withoutRefusal(e: Enrollment, headerMessageId: string): Enrollment {
+    const refusals = e.refusals.filter((r) => r.headerMessageId !== headerMessageId || !isTemporaryRefusal(r));
+    return refusals.length === e.refusals.length ? e : { ...e, refusals };
   }
 
   private async passphrase(id: string): Promise<string | undefined> {
@@ -832,7 +991,12 @@ export class Enroller {
 
   private async transition(e: Enrollment, step: Step, patch: Patch, note?: string): Promise<Enrollment> {
     const now = this.deps.clock.now();
-    const next = applyPatch({ ...e, step, attempts: 0, history: appendHistory(e.history, note === undefined ? { step, at: now } : { step, at: now, note }) }, { wakeAt: undefined, ...patch });
+    // A planned rescan is acted on only in `awaiting-mail`; kept while the flow may come back
+    // there (a declined or failed reply), it then runs at once. Past that, no mail will be looked
+    // at again: the rescan goes, and no refusal says "will be checked again" any more.
+    const mayWaitAgain = MAY_RETURN_TO_AWAITING_MAIL.includes(step);
+    const refusals = mayWaitAgain ? e.refusals : e.refusals.map(settleTemporary);
+    const next = applyPatch({ ...e, step, attempts: 0, refusals, history: appendHistory(e.history, note === undefined ? { step, at: now } : { step, at: now, note }) }, { wakeAt: undefined, ...(mayWaitAgain ? {} : { mailRetry: undefined }), ...patch });
     await this.save(next);
     this.deps.log.debug(`${e.id}: ${e.step} → ${step}${note === undefined ? '' : ` (${note})`}`);
     return next;

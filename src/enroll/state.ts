@@ -83,6 +83,24 @@ export interface Refusal {
   readonly at: number;
   readonly reasons: readonly string[];
   readonly detail: string;
+  /**
+   * The check could not finish (every reason temperror-class, e.g. the DNS-over-HTTPS resolver
+   * unreachable): the mail is not blocked but looked at again, and this entry gives way to the
+   * outcome of that next check.
+   */
+  readonly temporary?: boolean;
+}
+
+/**
+ * Mail to look at again: a check that could not finish (temporary refusal) or a transient error
+ * while a candidate mail was read or checked. Recent mail is scanned again at `at`, with back-off.
+ */
+export interface MailRetry {
+  readonly at: number;
+  /** Rescans scheduled in a row without one that finished cleanly. */
+  readonly attempts: number;
+  /** Why, in English, for the history note and the time-out message. */
+  readonly reason: string;
 }
 
 /** An authentic challenge mail waiting for the user's OK. */
@@ -140,6 +158,8 @@ export interface Enrollment {
   readonly authenticity?: string;
   readonly pendingReply?: PendingReply;
   readonly refusals: readonly Refusal[];
+  /** When recent mail is scanned again, and why: acted on in `awaiting-mail`, dropped once a reply went out or the enrollment ended. */
+  readonly mailRetry?: MailRetry;
   /**
    * Message-IDs of challenge-like mails already in Thunderbird when the enrollment started: none
    * can be this order's challenge, so none is ever answered (an old or replayed challenge would

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PortError } from '../../src/enroll/ports';
-import { EnrollRequestError, MAX_ATTEMPTS, POST_AFTER_REPLY_MS, type Enroller } from '../../src/enroll/machine';
+import { EnrollRequestError, MAX_ATTEMPTS, POST_AFTER_REPLY_MS, dueAt, isTemporaryRefusal, type Enroller } from '../../src/enroll/machine';
 import { KEYS, type Enrollment } from '../../src/enroll/state';
-import { CA_FROM, DAY, World, challengeMail } from './fakes';
+import { CA_FROM, DAY, World, challengeMail, type FakeMail } from './fakes';
 
 const ALICE = { identityId: 'id1', email: 'alice@example.test' };
 const BOB = { identityId: 'id2', email: 'bob@example.test' };
@@ -264,6 +264,212 @@ describe('enrollment: forged or refused mail is never answered', () => {
     for (let i = 0; i < 30; i++) await world.deliver(enroller, challengeMail(ALICE.email, { verdict: ['dkim-failed'] }));
     expect((await stored(world, e.id)).refusals).toHaveLength(20);
     expect(world.reply.sent).toHaveLength(0);
+  });
+});
+
+/** What the fake check says for a mail from now on (the DoH resolver is back, say). */
+function rejudge(world: World, mail: FakeMail, verdict: FakeMail['verdict']): void {
+  const i = world.mailbox.mails.findIndex((m) => m.headerMessageId === mail.headerMessageId);
+  world.mailbox.mails[i] = { ...world.mailbox.mails[i]!, verdict };
+}
+
+describe('enrollment: a check that could not finish (finding 3, dkim-temperror)', () => {
+  it('does not block the mail: shows "will retry", checks it again with back-off, and answers it once DNS works', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const mail = challengeMail(ALICE.email, { verdict: ['dkim-temperror'] });
+    await world.deliver(enroller, mail);
+    let after = await stored(world, e.id);
+    expect(after.step).toBe('awaiting-mail');
+    expect(after.refusals).toHaveLength(1);
+    expect(after.refusals[0]).toMatchObject({ headerMessageId: mail.headerMessageId, reasons: ['dkim-temperror', 'will-retry'], temporary: true });
+    expect(after.mailRetry).toMatchObject({ at: world.now + 2_000, attempts: 1 });
+    expect(after.history.at(-1)?.note).toMatch(/could not check .* yet.*looked at again in 2 s/);
+    // Not a refusal: no "mail refused" notification.
+    expect(world.notices).toEqual([]);
+
+    await world.elapse(enroller, 2_000);
+    expect(world.mailCheck.checked.map((c) => c.id)).toEqual([mail.headerMessageId, mail.headerMessageId]);
+    after = await stored(world, e.id);
+    expect(after.mailRetry).toMatchObject({ attempts: 2, at: world.now + 4_000 });
+    expect(after.refusals).toHaveLength(1); // replaced, not piled up
+
+    rejudge(world, mail, 'answer');
+    await world.elapse(enroller, 4_000);
+    expect(world.reply.sent).toHaveLength(1);
+    expect(world.reply.sent[0]?.mail.headerMessageId).toBe(mail.headerMessageId);
+    after = await stored(world, e.id);
+    expect(after.refusals).toEqual([]); // answered: no longer among the mails not answered
+    expect(after.mailRetry).toBeUndefined();
+    expect(world.acme.posted).toBe(0); // the POST-first wait (60 s) was not cut short by the retries
+  });
+
+  it('checks the mail again when a declined reply brings the flow back to waiting', async () => {
+    const world = new World();
+    world.settings = { ...world.settings, askBeforeReplying: true };
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const unchecked = challengeMail(ALICE.email, { verdict: ['dkim-temperror'] });
+    await world.deliver(enroller, unchecked);
+    await world.deliver(enroller, challengeMail(ALICE.email)); // another one, authentic: the user is asked
+    expect((await stored(world, e.id)).step).toBe('awaiting-consent');
+    rejudge(world, unchecked, 'answer');
+    world.now += 5_000;
+    expect((await enroller.declineReply(e.id)).step).toBe('awaiting-mail');
+    expect(await enroller.nextWakeAt()).toBeLessThanOrEqual(world.now); // the planned rescan is due
+    await world.elapse(enroller, 1);
+    const waiting = await stored(world, e.id);
+    expect(waiting.step).toBe('awaiting-consent'); // the unchecked mail, checked again
+    expect(waiting.pendingReply?.headerMessageId).toBe(unchecked.headerMessageId);
+  });
+
+  it('checks the mail again after a restart', async () => {
+    const world = new World();
+    const first = world.enroller();
+    const e = await started(world, first);
+    const mail = challengeMail(ALICE.email, { verdict: ['dkim-temperror'] });
+    await world.deliver(first, mail);
+    rejudge(world, mail, 'answer');
+    await world.enroller().resumeAll();
+    expect(world.reply.sent).toHaveLength(1);
+    expect((await stored(world, e.id)).answeredMail).toBe(mail.headerMessageId);
+  });
+
+  it('treats a temporary refusal stored before this fix (no flag) as temporary too', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const mail = { ...challengeMail(ALICE.email), date: world.now };
+    world.mailbox.mails.push(mail);
+    const record = await stored(world, e.id);
+    const old = { headerMessageId: mail.headerMessageId, subject: mail.subject, author: mail.author, at: world.now, reasons: ['dkim-temperror'], detail: 'try again later' };
+    await world.storage.set({ [KEYS.enrollment(e.id)]: { ...record, refusals: [old] } });
+    expect(isTemporaryRefusal(old)).toBe(true);
+    await world.enroller().resumeAll();
+    expect(world.reply.sent).toHaveLength(1);
+  });
+
+  it('still blocks a mail for good when any reason is not temporary', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const mail = challengeMail(ALICE.email, { verdict: ['dkim-failed', 'dkim-temperror'] });
+    await world.deliver(enroller, mail);
+    const after = await stored(world, e.id);
+    expect(after.refusals[0]).toMatchObject({ reasons: ['dkim-failed', 'dkim-temperror'] });
+    expect(after.refusals[0]?.temporary).toBeUndefined();
+    expect(after.mailRetry).toBeUndefined();
+    expect(world.notices.map((n) => n.kind)).toEqual(['refused']);
+    rejudge(world, mail, 'answer');
+    await world.elapse(enroller, 30_000);
+    await world.enroller().resumeAll();
+    expect(world.mailCheck.checked).toHaveLength(1);
+    expect(world.reply.sent).toHaveLength(0);
+  });
+
+  it('gives up at the validation time-out, saying which mail could not be checked', async () => {
+    const world = new World();
+    world.acme.authzAfterPost = ['pending'];
+    world.settings = { ...world.settings, validationTimeoutMinutes: 10 };
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const mail = challengeMail(ALICE.email, { verdict: ['dkim-temperror'] });
+    await world.deliver(enroller, mail);
+    await world.elapse(enroller, 11 * 60_000);
+    const failed = await stored(world, e.id);
+    expect(failed.step).toBe('failed');
+    expect(failed.error?.code).toBe('timeout');
+    expect(failed.error?.message).toContain(`could not check ${mail.headerMessageId} yet`);
+    expect(failed.mailRetry).toBeUndefined();
+    // Nothing will look at it again: the popup no longer says it will.
+    expect(failed.refusals).toEqual([expect.objectContaining({ reasons: ['dkim-temperror'], temporary: false })]);
+    // Back-off 2, 4, 8… s: a handful of checks in ten minutes, not one per poll.
+    expect(world.mailCheck.checked.length).toBeGreaterThan(3);
+    expect(world.mailCheck.checked.length).toBeLessThan(12);
+    expect(await enroller.nextWakeAt()).toBeUndefined();
+  });
+});
+
+describe('enrollment: a transient failure while a mail is handled (finding 4)', () => {
+  it('a failed thumbprint fetch leaves the mail to be checked again, with a note, and it is answered', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    world.acme.failNext('thumbprint', new PortError('transient', 'connection reset'));
+    await world.deliver(enroller, challengeMail(ALICE.email)); // does not throw
+    const after = await stored(world, e.id);
+    expect(after.step).toBe('awaiting-mail');
+    expect(after.refusals).toEqual([]);
+    expect(after.mailRetry?.reason).toContain('connection reset');
+    expect(after.history.at(-1)?.note).toMatch(/connection reset; mail looked at again in 2 s/);
+    expect(await enroller.nextWakeAt()).toBe(world.now + 2_000);
+    await world.elapse(enroller, 2_000);
+    expect(world.reply.sent).toHaveLength(1);
+    expect((await stored(world, e.id)).step).not.toBe('awaiting-mail');
+  });
+
+  it('a mail that could not be read on the new-mail event is read again by a rescan', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    const original = world.mailbox.raw.bind(world.mailbox);
+    let failures = 1;
+    world.mailbox.raw = (mail) => (failures-- > 0 ? Promise.reject(new Error('getRaw: message not downloaded yet')) : original(mail));
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    expect((await stored(world, e.id)).mailRetry?.reason).toContain('message not downloaded yet');
+    await world.elapse(enroller, 2_000);
+    expect(world.reply.sent).toHaveLength(1);
+  });
+
+  it('a scan cut short by a transient failure is done again', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const { enrollment } = await enroller.start({ ...ALICE, passphrase: PASS, termsAgreed: true });
+    world.mailbox.mails.push({ ...challengeMail(ALICE.email), date: world.now }); // came while the order was made
+    world.acme.failNext('thumbprint', new PortError('transient', 'offline'));
+    const e = await enroller.advance(enrollment.id);
+    expect(e.step).toBe('awaiting-mail');
+    expect(e.mailRetry?.attempts).toBe(1);
+    await world.elapse(enroller, 2_000);
+    expect(world.reply.sent).toHaveLength(1);
+  });
+
+  it('one failing mail does not keep the others of the same event from being answered', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const [a, b] = await Promise.all([started(world, enroller, ALICE), started(world, enroller, BOB)]);
+    const forAlice = { ...challengeMail(ALICE.email), date: world.now };
+    const forBob = { ...challengeMail(BOB.email), date: world.now };
+    world.mailbox.mails.push(forAlice, forBob);
+    world.acme.failNext('thumbprint', new PortError('transient', 'connection reset'));
+    await enroller.onNewMail([forAlice, forBob]);
+    expect(world.reply.sent.map((r) => r.identityId)).toEqual(['id2']);
+    expect((await stored(world, a.id)).mailRetry).toBeDefined();
+    await world.elapse(enroller, 2_000);
+    expect(world.reply.sent.map((r) => r.identityId).sort()).toEqual(['id1', 'id2']);
+    expect((await stored(world, b.id)).refusals).toEqual([]);
+  });
+
+  it('a failure that is not transient is reported on the enrollment, not swallowed', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    world.acme.failNext('thumbprint', new PortError('fatal', 'the account key is gone'));
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    const failed = await stored(world, e.id);
+    expect(failed.step).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'internal', message: 'the account key is gone' });
+    expect(world.notices.map((n) => n.kind)).toEqual(['failed']);
+  });
+
+  it('a planned rescan waits for a step that is backing off (no busy wake-ups)', () => {
+    const base = { step: 'awaiting-mail', attempts: 0, wakeAt: 10_000, mailRetry: { at: 5_000, attempts: 1, reason: 'x' } } as const;
+    const e = base as unknown as Enrollment;
+    expect(dueAt(e)).toBe(5_000);
+    expect(dueAt({ ...e, attempts: 2 })).toBe(10_000);
+    expect(dueAt({ ...e, step: 'validating' })).toBe(10_000);
+    expect(dueAt({ ...e, step: 'failed' })).toBeUndefined();
   });
 });
 

@@ -1,8 +1,7 @@
 /**
- * Open reliability findings 3 and 4 of docs/SECURITY.md, as regression tests that FAIL until they
- * are fixed. Not picked up by `npm test` (the name does not end in .test.ts); run with
- *   npx vitest run --config test/security/repro.vitest.config.mts
- * Once fixed, rename this file to .test.ts so the fix stays fixed.
+ * Reliability findings 3 and 4 of docs/SECURITY.md (both fixed), as regression tests against the
+ * state machine with the real mail check: a genuine challenge mail is never lost to a DNS-over-
+ * HTTPS resolver that is down for a while (F-A) or to a transient failure while it is checked (F-B).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortError, type AcmePort } from '../../src/enroll/ports';
@@ -24,7 +23,7 @@ afterAll(() => {
   ctx.remove();
 });
 
-describe('open reliability findings', () => {
+describe('reliability findings 3 and 4 (fixed)', () => {
   it('F-A: a genuine challenge that arrives while the DoH resolver is unreachable is answered once the resolver is back (after a restart)', async () => {
     const w = new FlowWorld({ challenge: SETUP, zone: () => ctx.zone, now: t0, settings: { postChallengeAfterSeconds: DEFAULT_SETTINGS.postChallengeAfterSeconds } });
     const enroller = w.enroller();
