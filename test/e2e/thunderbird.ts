@@ -679,7 +679,7 @@ async function killTree(proc: RunningProcess): Promise<void> {
   killPids(helpers);
 }
 
-/** PIDs of Thunderbird processes started with `profilePath` (for "nothing left behind" checks). */
+/** PIDs of live processes whose command line contains `profilePath` (for "nothing left behind" checks). */
 export function thunderbirdPidsFor(profilePath: string): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {

@@ -62,9 +62,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     const path = profile?.path;
     const left = path === undefined ? [] : thunderbirdPidsFor(path);
     await step(() => profile?.remove());
+    const stateDir = sandbox?.stateDir;
     await step(() => sandbox?.stop());
     await step(() => build?.remove());
     if (left.length > 0) errors.push(new Error(`Thunderbird processes left behind: ${left.join(', ')}`));
+    // The sandbox's own processes (Dovecot) run with its state folder on their command line.
+    const sandboxLeft = stateDir === undefined ? [] : thunderbirdPidsFor(stateDir);
+    if (sandboxLeft.length > 0) errors.push(new Error(`sandbox processes left behind: ${sandboxLeft.join(', ')}`));
     if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
   };
   try {
