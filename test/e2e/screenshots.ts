@@ -19,10 +19,10 @@ const args = process.argv.slice(2);
 const useXvfb = args.includes('--xvfb');
 const outDir = resolve(args.find((a) => !a.startsWith('--')) ?? join(import.meta.dirname, '..', '..', 'docs', 'screenshots'));
 
-async function shoot(world: World, name: string): Promise<void> {
+async function shoot(world: World, name: string, top = 0): Promise<void> {
   // Let layout and fonts settle.
   await new Promise((r) => setTimeout(r, 400));
-  const png = await world.tb.popupScreenshot();
+  const png = await world.tb.popupScreenshot(top);
   writeFileSync(join(outDir, name), png);
   console.log(`screenshots: ${join(outDir, name)} (${png.length} bytes)`);
 }
@@ -56,8 +56,8 @@ async function main(): Promise<void> {
     if (done.step !== 'installed') throw new Error(`enrollment ended in ${done.step}: ${done.error?.message ?? ''}`);
     await tb.waitInPopup('const c = content.document.querySelector(arguments[0]); return !!c && !c.hidden;', 15_000, [POPUP.certificate]);
     await shoot(world, 'popup-installed.png');
-    await tb.popup('content.document.querySelector(arguments[0]).scrollIntoView({ block: "start" });', [POPUP.certificate]);
-    await shoot(world, 'popup-certificate.png');
+    const top = await tb.popup<number>('return content.document.querySelector(arguments[0]).getBoundingClientRect().top + content.scrollY;', [POPUP.certificate]);
+    await shoot(world, 'popup-certificate.png', Math.max(0, Math.floor(top) - 8));
     await world.dispose();
     world = undefined;
 

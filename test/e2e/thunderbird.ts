@@ -550,23 +550,25 @@ export class Thunderbird {
 
   /**
    * A PNG of the popup's page as it is drawn (the parent process asks the popup's process for a
-   * snapshot: `WindowGlobalParent.drawSnapshot`), headless or not.
+   * snapshot: `WindowGlobalParent.drawSnapshot`), headless or not; `top` (CSS pixels) shows a
+   * lower part of a page taller than the popup.
    */
-  async popupScreenshot(): Promise<Buffer> {
+  async popupScreenshot(top = 0): Promise<Buffer> {
     const dataUrl = await this.chrome<string>(`
       const win = Services.wm.getMostRecentWindow('mail:3pane');
       const browser = [...win.document.querySelectorAll('browser.webextension-popup-browser')]
         .filter((b) => b.currentURI && b.currentURI.spec.startsWith(arguments[0])).at(-1);
       if (!browser) throw new Error('no popup is open');
       const rect = browser.getBoundingClientRect();
+      // The rectangle is in the page's CSS pixels from its top, whatever it is scrolled to.
       const bitmap = await browser.browsingContext.currentWindowGlobal.drawSnapshot(
-        new win.DOMRect(0, 0, rect.width, rect.height), win.devicePixelRatio, 'white');
+        new win.DOMRect(0, arguments[1], rect.width, rect.height), win.devicePixelRatio, 'white');
       const canvas = win.document.createElementNS('http://www.w3.org/1999/xhtml', 'canvas');
       canvas.width = bitmap.width;
       canvas.height = bitmap.height;
       canvas.getContext('2d').drawImage(bitmap, 0, 0);
       return canvas.toDataURL('image/png');
-    `, [ADDON_BASE_URL]);
+    `, [ADDON_BASE_URL, top]);
     return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
   }
 
