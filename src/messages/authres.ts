@@ -2,9 +2,18 @@
  * Authentication-Results header fields (RFC 8601 §2.2): who checked what, with which result.
  *
  * Anyone can write this field, so it is only ever *trusted* for an authserv-id the user
- * configured for their own provider (RFC 8601 §5, §7.1), and then only the topmost such field:
- * the receiving provider prepends its own above anything the sender wrote, and a provider that
- * does not strip forged copies (§5 says it SHOULD) would otherwise let a lower one through.
+ * configured for their own provider (RFC 8601 §5, §7.1), and then only a field that the
+ * provider itself wrote on delivery: one standing ABOVE the topmost `Received:` field, the
+ * topmost such field if there are several. RFC 8601 §5 has the receiving MTA add its field at
+ * the top of the header, and every relay that handed the mail on prepended a `Received:`
+ * (RFC 5321 §4.4), so anything the sender or a relay wrote lies below the provider's own
+ * `Received:`. A matching field below the topmost `Received:` is ignored — even when the
+ * provider stamped nothing of its own, and even when it "does not strip forged copies" (§5 says
+ * it SHOULD) — and a message without any `Received:` has no trusted field at all (fail closed).
+ *
+ * Consequence: a provider that adds further `Received:` fields above its own
+ * Authentication-Results (an internal hop, a local delivery agent) is not trusted; the mail
+ * then waits for our own DKIM check. That is the safe side of the trade.
  *
  * Deviations: the optional version after the authserv-id and after a method are parsed and
  * ignored; a field that does not parse is ignored rather than failing the message.
@@ -107,13 +116,18 @@ export function parseAuthenticationResults(value: string): AuthenticationResults
 }
 
 /**
- * The trusted Authentication-Results of a message: the topmost field whose authserv-id is one
- * of `trusted` (case-insensitive). Null when there is none — including when the list is empty.
+ * The trusted Authentication-Results of a message (RFC 8601 §5): the topmost field above the
+ * topmost `Received:` whose authserv-id is one of `trusted` (case-insensitive). Null when there
+ * is none — when the list is empty, when the message has no `Received:`, and when every field
+ * with a trusted authserv-id stands below a `Received:` (the sender or a relay wrote it).
  */
 export function trustedAuthenticationResults(message: ParsedMessage, trusted: readonly string[]): AuthenticationResults | null {
-  const ids = new Set(trusted.map((t) => t.toLowerCase()));
+  const ids = new Set(trusted.map((t) => t.toLowerCase()).filter((t) => t !== ''));
   if (ids.size === 0) return null;
-  for (const field of message.all('authentication-results')) {
+  const topmostReceived = message.fields.findIndex((f) => f.key === 'received');
+  if (topmostReceived < 0) return null;
+  for (const field of message.fields.slice(0, topmostReceived)) {
+    if (field.key !== 'authentication-results') continue;
     const parsed = parseAuthenticationResults(field.value);
     if (parsed && ids.has(parsed.authservId)) return parsed;
   }

@@ -7,14 +7,17 @@
  * The authenticity policy (documented in docs/MESSAGES.md):
  * - DKIM: a `pass` whose `d=` is the From domain or a non-public-suffix parent of it, whose
  *   `h=` covers From, To, Subject, Date, Message-ID and Auto-Submitted (and Reply-To when the
- *   mail has one: it decides where the answer goes), and whose key is not in
- *   testing mode (`t=y`).
+ *   mail has one: it decides where the answer goes), that signs the whole body (an `l=` shorter
+ *   than the canonicalized body leaves text anyone may have appended: RFC 6376 §8.2), and whose
+ *   key is not in testing mode (`t=y`).
  * - S/MIME: a signature that verifies, by a certificate whose rfc822Name equals From, chaining
  *   to a configured trust anchor, whose signed part repeats From, To and Subject (header
  *   protection, RFC 8551 §3.1): the outer header of an S/MIME mail is not signed.
- * - Authentication-Results: only from a configured authserv-id (topmost such field), and only
- *   to stand in for our own DKIM check when that could not run (temperror, e.g. the DNS-over-
- *   HTTPS resolver is unreachable); the same `h=` coverage rule applies to the signature it names.
+ * - Authentication-Results: only from a configured authserv-id, only a field standing above
+ *   the topmost `Received:` (written by the user's provider on delivery, RFC 8601 §5; none is
+ *   trusted in a mail without `Received:`), and only to stand in for our own DKIM check when
+ *   that could not run (temperror, e.g. the DNS-over-HTTPS resolver is unreachable); the same
+ *   `h=` and whole-body rules apply to the signature it names.
  */
 import { domainOf, parseAddressList, sameAddress } from './address';
 import { trustedAuthenticationResults, type AuthenticationResults } from './authres';
@@ -190,11 +193,21 @@ function missingSignedHeaders(mail: ChallengeMail, signedHeaders: readonly strin
   return required.filter((h) => !signedHeaders.includes(h));
 }
 
+/**
+ * RFC 6376 §8.2: content after the first `l=` bytes is not signed, so anyone on the path may
+ * have appended it. We never act on the body, but a mail partly written by someone else is not
+ * the CA's mail (a "P.S. reply to mallory@…" is exactly the text §8.2 warns of): such a
+ * signature does not authenticate a challenge. An `l=` equal to the body's length is fine.
+ */
+function signsWholeBody(r: DkimResult): boolean {
+  return r.bodyLength === null || (r.canonicalBodyLength !== null && r.bodyLength >= r.canonicalBodyLength);
+}
+
 /** The authenticity policy (see the module comment). */
 export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], smime: SmimeResult, authres: AuthenticationResults | null): Authentication {
   const fromDomain = domainOf(mail.from.address);
   for (const r of dkim) {
-    if (r.result === 'pass' && r.domain !== null && isAlignedSigningDomain(r.domain, fromDomain) && missingSignedHeaders(mail, r.signedHeaders).length === 0 && !r.testing) {
+    if (r.result === 'pass' && r.domain !== null && isAlignedSigningDomain(r.domain, fromDomain) && missingSignedHeaders(mail, r.signedHeaders).length === 0 && signsWholeBody(r) && !r.testing) {
       return { ok: true, by: 'dkim', as: r.domain };
     }
   }
@@ -209,7 +222,7 @@ export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], s
       const b = ar.properties['header.b'];
       const s = ar.properties['header.s']?.toLowerCase();
       const ours = dkim.find((r) => r.domain === d && (s === undefined || r.selector === s) && (b === undefined || (b.length >= 8 && (r.signature ?? '').startsWith(b))));
-      if (ours && ours.result === 'temperror' && isAlignedSigningDomain(d, fromDomain) && missingSignedHeaders(mail, ours.signedHeaders).length === 0) {
+      if (ours && ours.result === 'temperror' && isAlignedSigningDomain(d, fromDomain) && missingSignedHeaders(mail, ours.signedHeaders).length === 0 && signsWholeBody(ours)) {
         return { ok: true, by: 'authentication-results', as: authres.authservId };
       }
     }
@@ -232,7 +245,9 @@ export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], s
     if (r.result === 'pass' && r.domain !== null) {
       if (!isAlignedSigningDomain(r.domain, fromDomain)) add('dkim-unaligned', `The DKIM signature is by ${r.domain}, which is not the sender's domain ${fromDomain}.`);
       else if (missingSignedHeaders(mail, r.signedHeaders).length > 0) add('dkim-headers-unsigned', `The DKIM signature by ${r.domain} does not cover ${missingSignedHeaders(mail, r.signedHeaders).join(', ')}.`);
-      else if (r.testing) add('dkim-testing-key', `The DKIM key of ${r.domain} is marked as testing only (t=y), which counts as unsigned.`);
+      else if (!signsWholeBody(r)) {
+        add('dkim-body-extended', `The DKIM signature by ${r.domain} covers only the first ${r.bodyLength ?? 0} of the body's ${r.canonicalBodyLength ?? 0} bytes (l=); the rest could have been added by anyone.`);
+      } else if (r.testing) add('dkim-testing-key', `The DKIM key of ${r.domain} is marked as testing only (t=y), which counts as unsigned.`);
     } else if (r.result === 'temperror') add('dkim-temperror', `The DKIM key could not be fetched for now (${r.reason}); try again later.`);
     else add('dkim-failed', `The DKIM signature${r.domain ? ` by ${r.domain}` : ''} is not valid: ${r.reason}.`);
   }

@@ -15,6 +15,10 @@
  * - A key record with `t=y` (testing) still verifies; its result carries `testing: true`, and
  *   the challenge policy treats it as unsigned (RFC 6376 §3.6.1).
  * - Where several TXT records exist at the key's name, the first that parses as a key is used.
+ * - `l=` (RFC 6376 §3.5) is verified as written: a signature over the first `l` bytes of a longer
+ *   body still `pass`es, as RFC 8601 reports it. The result carries `bodyLength` and the
+ *   canonicalized body's length (`canonicalBodyLength`, known even when the key lookup fails), so
+ *   the challenge policy can refuse a signature that leaves part of the body unsigned (§8.2).
  */
 import type { TxtResolver } from './dns';
 import { compact, parseTagList, TagListError, type Tag } from './dkim-tags';
@@ -40,6 +44,11 @@ export interface DkimResult {
   readonly identity: string | null;
   /** `l=`, when present: only this many body bytes are signed. */
   readonly bodyLength: number | null;
+  /**
+   * Length of the body canonicalized as this signature's `c=` says, the figure `l=` is measured
+   * against (RFC 6376 §3.4.5); null when verification stopped before `c=` was read.
+   */
+  readonly canonicalBodyLength: number | null;
   /** The key record has `t=y`: the domain is testing DKIM (RFC 6376 §3.6.1). */
   readonly testing: boolean;
   /** RSA modulus length, when the key was loaded. */
@@ -80,6 +89,7 @@ interface SignatureFacts {
   signedHeaders: string[];
   identity: string | null;
   bodyLength: number | null;
+  canonicalBodyLength: number | null;
   testing: boolean;
   keyBits: number | null;
   signature: string | null;
@@ -235,7 +245,40 @@ function selectHeaders(message: ParsedMessage, names: readonly string[]): Header
   return out;
 }
 
-async function verifyOne(message: ParsedMessage, field: HeaderField, options: DkimOptions, partial: SignatureFacts, bodyCache: Map<string, Promise<Uint8Array>>): Promise<string> {
+/** Canonicalized bodies and body hashes, shared by the signatures of one message. */
+class BodyCache {
+  private readonly canonical = new Map<Canonicalization, string>();
+  private readonly hashes = new Map<string, Promise<Uint8Array>>();
+
+  constructor(
+    private readonly body: string,
+    private readonly crypto: Crypto,
+  ) {}
+
+  canonicalized(canon: Canonicalization): string {
+    let text = this.canonical.get(canon);
+    if (text === undefined) {
+      text = canon === 'simple' ? simpleBody(this.body) : relaxedBody(this.body);
+      this.canonical.set(canon, text);
+    }
+    return text;
+  }
+
+  /** SHA-256 of the first `length` canonical bytes (all of them when null); length ≤ the body's. */
+  hash(canon: Canonicalization, length: number | null): Promise<Uint8Array> {
+    const key = `${canon}/${length ?? ''}`;
+    let hash = this.hashes.get(key);
+    if (!hash) {
+      const canonical = this.canonicalized(canon);
+      const signed = length === null ? canonical : canonical.slice(0, length);
+      hash = this.crypto.subtle.digest('SHA-256', binaryToBytes(signed)).then((d) => new Uint8Array(d));
+      this.hashes.set(key, hash);
+    }
+    return hash;
+  }
+}
+
+async function verifyOne(message: ParsedMessage, field: HeaderField, options: DkimOptions, partial: SignatureFacts, bodies: BodyCache): Promise<string> {
   let tags: Map<string, Tag>;
   try {
     tags = parseTagList(field.value);
@@ -278,6 +321,8 @@ async function verifyOne(message: ParsedMessage, field: HeaderField, options: Dk
     if (!/^\d{1,76}$/.test(lText.trim())) throw new Verdict('permerror', 'l= is not a number');
     partial.bodyLength = Number(lText.trim());
   }
+  // Measured before the key lookup, so a policy can see a partial body even on a temperror.
+  partial.canonicalBodyLength = bodies.canonicalized(bodyCanon).length;
   const now = Math.floor(options.now().getTime() / 1000);
   const signedAt = parseTimestamp(tagValue(tags, 't'), 't');
   const expires = parseTimestamp(tagValue(tags, 'x'), 'x');
@@ -309,18 +354,11 @@ async function verifyOne(message: ParsedMessage, field: HeaderField, options: Dk
   const key = await importKey(record, algorithm, options.crypto, partial);
 
   // Body hash (§3.7), shared between signatures with the same canonicalization and l=.
-  const cacheKey = `${bodyCanon}/${partial.bodyLength ?? ''}`;
-  let hashPromise = bodyCache.get(cacheKey);
-  if (!hashPromise) {
-    const canonical = bodyCanon === 'simple' ? simpleBody(message.body) : relaxedBody(message.body);
-    if (partial.bodyLength !== null && partial.bodyLength > canonical.length) {
-      throw new Verdict('fail', `l=${partial.bodyLength} is longer than the body (${canonical.length} bytes)`);
-    }
-    const signed = partial.bodyLength === null ? canonical : canonical.slice(0, partial.bodyLength);
-    hashPromise = options.crypto.subtle.digest('SHA-256', binaryToBytes(signed)).then((d) => new Uint8Array(d));
-    bodyCache.set(cacheKey, hashPromise);
+  const bodyBytes = partial.canonicalBodyLength;
+  if (partial.bodyLength !== null && partial.bodyLength > bodyBytes) {
+    throw new Verdict('fail', `l=${partial.bodyLength} is longer than the body (${bodyBytes} bytes)`);
   }
-  if (!bytesEqual(await hashPromise, bodyHash)) throw new Verdict('fail', 'the body hash did not verify (the body was changed)');
+  if (!bytesEqual(await bodies.hash(bodyCanon, partial.bodyLength), bodyHash)) throw new Verdict('fail', 'the body hash did not verify (the body was changed)');
 
   // Header hash (§3.7): the h= fields bottom-up, then this field with b= blanked, no final CRLF.
   const canonHeader = headerCanon === 'simple' ? simpleHeader : relaxedHeader;
@@ -341,7 +379,8 @@ async function verifyOne(message: ParsedMessage, field: HeaderField, options: Dk
     ok = await options.crypto.subtle.verify('Ed25519', key, signature, digest);
   }
   if (!ok) throw new Verdict('fail', 'the signature did not verify (a signed header field was changed)');
-  return `signature by ${domain} verified${partial.bodyLength !== null ? ` (only the first ${partial.bodyLength} body bytes are signed)` : ''}`;
+  const partialBody = partial.bodyLength !== null && partial.bodyLength < bodyBytes;
+  return `signature by ${domain} verified${partialBody ? ` (only the first ${partial.bodyLength} of ${bodyBytes} body bytes are signed)` : ''}`;
 }
 
 /**
@@ -351,13 +390,13 @@ async function verifyOne(message: ParsedMessage, field: HeaderField, options: Dk
 export async function verifyDkim(message: ParsedMessage, options: DkimOptions): Promise<DkimResult[]> {
   const fields = message.all('dkim-signature');
   const max = options.maxSignatures ?? DEFAULT_MAX_SIGNATURES;
-  const bodyCache = new Map<string, Promise<Uint8Array>>();
+  const bodies = new BodyCache(message.body, options.crypto);
   return Promise.all(
     fields.map(async (field, index): Promise<DkimResult> => {
-      const partial: SignatureFacts = { domain: null, selector: null, algorithm: null, signedHeaders: [], identity: null, bodyLength: null, testing: false, keyBits: null, signature: null };
+      const partial: SignatureFacts = { domain: null, selector: null, algorithm: null, signedHeaders: [], identity: null, bodyLength: null, canonicalBodyLength: null, testing: false, keyBits: null, signature: null };
       if (index >= max) return { ...partial, result: 'policy', reason: `not evaluated: the mail carries more than ${max} signatures` };
       try {
-        const reason = await verifyOne(message, field, options, partial, bodyCache);
+        const reason = await verifyOne(message, field, options, partial, bodies);
         return { ...partial, result: 'pass', reason };
       } catch (error) {
         if (error instanceof Verdict) return { ...partial, result: error.result, reason: error.why };

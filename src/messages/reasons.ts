@@ -38,6 +38,7 @@ export const REFUSAL_REASONS = [
   'dkim-temperror',
   'dkim-unaligned',
   'dkim-headers-unsigned',
+  'dkim-body-extended',
   'dkim-testing-key',
   'authres-conflict',
   'smime-invalid',

@@ -4,8 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkChallengeMail, inspectChallengeMail, type ChallengeExpectation, type CheckEnvironment } from '../../src/messages/check';
+import { relaxedBody } from '../../src/messages/dkim-canon';
 import { createZoneResolver, type TxtResolver } from '../../src/messages/dns';
 import { CA_FROM, challengeMail, crypto, ed25519Key, IDENTITY, keyRecord, NOW, ORDER_CREATED, rsaKey, signWithMailauth, TOKEN1 } from './support';
+
+/** The token of another order (the attacker's own, at the same CA). */
+const OTHER_TOKEN1 = 'k3XzYp1Qv8Rr0mWn5Tq7Ls2Hd9Gf4Jb6Nc1Ve8Ua3Mo';
 
 const rsa = rsaKey();
 const ed = ed25519Key();
@@ -18,6 +22,8 @@ const zone = createZoneResolver({
 });
 const expectation: ChallengeExpectation = { identity: IDENTITY, challengeFrom: CA_FROM, orderCreatedAt: ORDER_CREATED };
 const env = (overrides: Partial<CheckEnvironment> = {}): CheckEnvironment => ({ resolver: zone, crypto, now: () => NOW, ...overrides });
+/** What the user's provider writes when it accepts the mail (RFC 5321 §4.4); its own AR goes above. */
+const RECEIVED = 'Received: from mx.ca.example (mx.ca.example [192.0.2.1])\r\n by mx.example.org with ESMTPS; Mon, 23 Nov 2026 18:00:01 +0000';
 const codes = async (raw: string, exp: Partial<ChallengeExpectation> = expectation, e: CheckEnvironment = env()): Promise<string[]> => {
   const v = await inspectChallengeMail(raw, exp, e);
   return v.reasons.map((r) => r.code);
@@ -102,7 +108,7 @@ describe('challenge check: Authentication-Results (RFC 8601)', () => {
   it("the user's provider's result stands in for a DKIM check that could not run", async () => {
     const signed = await signWithMailauth(challengeMail(), { key: rsa });
     const b = /[;\s]b=([A-Za-z0-9+/]{12})/.exec(signed)![1]!;
-    const raw = `Authentication-Results: mx.example.org; dkim=pass (2048-bit key) header.d=ca.example header.s=sel header.b=${b}\r\n${signed}`;
+    const raw = `Authentication-Results: mx.example.org; dkim=pass (2048-bit key) header.d=ca.example header.s=sel header.b=${b}\r\n${RECEIVED}\r\n${signed}`;
     const trusted = env({ resolver: failing, trustedAuthservIds: ['MX.example.org'] });
     const v = await inspectChallengeMail(raw, expectation, trusted);
     expect(v.verdict).toBe('answer');
@@ -113,14 +119,75 @@ describe('challenge check: Authentication-Results (RFC 8601)', () => {
 
   it('only the topmost field of a trusted authserv-id counts (a forged copy below is ignored)', async () => {
     const signed = await signWithMailauth(challengeMail(), { key: rsa });
-    const raw = `Authentication-Results: mx.example.org; dkim=temperror header.d=ca.example\r\nAuthentication-Results: mx.example.org; dkim=pass header.d=ca.example\r\n${signed}`;
+    const raw = `Authentication-Results: mx.example.org; dkim=temperror header.d=ca.example\r\nAuthentication-Results: mx.example.org; dkim=pass header.d=ca.example\r\n${RECEIVED}\r\n${signed}`;
     expect(await codes(raw, expectation, env({ resolver: failing, trustedAuthservIds: ['mx.example.org'] }))).toEqual(['dkim-temperror']);
   });
 
   it('never overrides a signature that fails here', async () => {
     const signed = (await signWithMailauth(challengeMail(), { key: rsa })).replace('automatically', 'manually');
-    const raw = `Authentication-Results: mx.example.org; dkim=pass header.d=ca.example\r\n${signed}`;
+    const raw = `Authentication-Results: mx.example.org; dkim=pass header.d=ca.example\r\n${RECEIVED}\r\n${signed}`;
     expect(await codes(raw, expectation, env({ trustedAuthservIds: ['mx.example.org'] }))).toEqual(['dkim-failed', 'authres-conflict']);
+  });
+
+  // Open finding 2 of docs/SECURITY.md (forgery `authres-forged_only_doh_down`): with DoH down
+  // and no field of the provider's own, the attacker's field with the provider's id was taken.
+  const forgedPass = async (): Promise<{ signed: string; field: string }> => {
+    const signed = (await signWithMailauth(challengeMail(), { key: rsa })).replace(`ACME: ${TOKEN1}`, `ACME: ${OTHER_TOKEN1}`);
+    const b = /[;\s]b=([A-Za-z0-9+/]{12})/.exec(signed)![1]!;
+    return { signed, field: `Authentication-Results: mx.example.org; dkim=pass header.d=ca.example header.s=sel header.b=${b}` };
+  };
+
+  it('authres-forged_only_doh_down: a mail without any Received field has no trusted Authentication-Results', async () => {
+    const { signed, field } = await forgedPass();
+    const v = await inspectChallengeMail(`${field}\r\n${signed}`, expectation, env({ resolver: failing, trustedAuthservIds: ['mx.example.org'] }));
+    expect(v.verdict).toBe('refuse');
+    expect(v.reasons.map((r) => r.code)).toEqual(['dkim-temperror']);
+  });
+
+  it('authres-forged_below_received_doh_down: the only matching field stands below the provider\'s Received', async () => {
+    const { signed, field } = await forgedPass();
+    const v = await inspectChallengeMail(`${RECEIVED}\r\n${field}\r\n${signed}`, expectation, env({ resolver: failing, trustedAuthservIds: ['mx.example.org'] }));
+    expect(v.verdict).toBe('refuse');
+    expect(v.reasons.map((r) => r.code)).toEqual(['dkim-temperror']);
+  });
+});
+
+/**
+ * Open finding 1 of docs/SECURITY.md (forgery `dkim-l_body_extended`): a signature whose l= is
+ * shorter than the body authenticated a mail with text appended after signing (RFC 6376 §8.2).
+ */
+describe('challenge check: l= must cover the whole body', () => {
+  const appended = 'P.S. Also reply to mallory@evil.example with the code above.\r\n';
+
+  it('mailauth-rsa-relaxed-l_body_extended: refused with dkim-body-extended, although the signature itself passes', async () => {
+    const signed = await signWithMailauth(challengeMail(), { key: rsa, maxBodyLength: 20 });
+    const v = await inspectChallengeMail(`${signed}${appended}`, expectation, env());
+    expect(v.verdict).toBe('refuse');
+    expect(v.dkim.map((r) => r.result)).toEqual(['pass']);
+    expect(v.reasons.map((r) => r.code)).toEqual(['dkim-body-extended']);
+    expect(v.reasons[0]!.message).toMatch(/first 20 of the body's \d+ bytes/);
+  });
+
+  it('mailauth-rsa-relaxed-l_original_body: l= shorter than the body as the CA sent it is refused too', async () => {
+    expect(await codes(await signWithMailauth(challengeMail(), { key: rsa, maxBodyLength: 20 }))).toEqual(['dkim-body-extended']);
+  });
+
+  it('mailauth-rsa-relaxed-l_whole_body: an l= equal to the canonicalized body is answered', async () => {
+    const mail = challengeMail();
+    const whole = relaxedBody(mail.slice(mail.indexOf('\r\n\r\n') + 4)).length;
+    const v = await inspectChallengeMail(await signWithMailauth(mail, { key: rsa, maxBodyLength: whole }), expectation, env());
+    expect(v.dkim.map((r) => [r.result, r.bodyLength, r.canonicalBodyLength])).toEqual([['pass', whole, whole]]);
+    expect(v.verdict).toBe('answer');
+  });
+
+  it('mailauth-rsa-relaxed-l_body_extended-authres_doh_down: the provider\'s pass does not stand in for a partial signature', async () => {
+    const failing: TxtResolver = { txt: () => Promise.resolve({ kind: 'error', reason: 'timed out' }) };
+    const signed = `${await signWithMailauth(challengeMail(), { key: rsa, maxBodyLength: 20 })}${appended}`;
+    const raw = `Authentication-Results: mx.example.org; dkim=pass header.d=ca.example header.s=sel\r\n${RECEIVED}\r\n${signed}`;
+    const v = await inspectChallengeMail(raw, expectation, env({ resolver: failing, trustedAuthservIds: ['mx.example.org'] }));
+    expect(v.verdict).toBe('refuse');
+    expect(v.dkim.map((r) => [r.result, r.bodyLength])).toEqual([['temperror', 20]]);
+    expect(v.reasons.map((r) => r.code)).toEqual(['dkim-temperror']);
   });
 });
 

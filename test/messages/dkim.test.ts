@@ -5,6 +5,7 @@
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { verifyDkim, type DkimResult } from '../../src/messages/dkim';
+import { relaxedBody, simpleBody } from '../../src/messages/dkim-canon';
 import { createZoneResolver, type TxtResolver } from '../../src/messages/dns';
 import { parseMessage } from '../../src/messages/rfc5322';
 import { makeTempDir } from '../helpers/process';
@@ -91,11 +92,29 @@ describe('DKIM: tampering', () => {
 });
 
 describe('DKIM: l=, t=, x=', () => {
-  it('mailauth-rsa-relaxed-l_body_appended: passes, reporting the signed length', async () => {
+  it('mailauth-rsa-relaxed-l_body_appended: passes, reporting the signed length and the whole body\'s', async () => {
     const signed = await signWithMailauth(challengeMail(), { key: rsa, maxBodyLength: 20 });
-    const r = await only(`${signed}Appended by someone else.\r\n`);
+    const mail = `${signed}Appended by someone else.\r\n`;
+    const whole = relaxedBody(parseMessage(mail).body).length;
+    const r = await only(mail);
     expect(r.result).toBe('pass');
     expect(r.bodyLength).toBe(20);
+    expect(r.canonicalBodyLength).toBe(whole);
+    expect(r.reason).toContain(`only the first 20 of ${whole} body bytes are signed`);
+  });
+
+  it('mailauth-rsa-simple-l_body_appended: the body length is measured under the signature\'s own c=', async () => {
+    const signed = await signWithMailauth(challengeMail(), { key: rsa, maxBodyLength: 20, canonicalization: 'simple/simple' });
+    const r = await only(signed);
+    expect(r.canonicalBodyLength).toBe(simpleBody(parseMessage(signed).body).length);
+    expect(r.canonicalBodyLength).not.toBe(relaxedBody(parseMessage(signed).body).length);
+  });
+
+  it('mailauth-rsa-relaxed-l_body_appended-dns_down: the body length is known even when the key lookup fails', async () => {
+    const down: TxtResolver = { txt: () => Promise.resolve({ kind: 'error', reason: 'timed out' }) };
+    const signed = await signWithMailauth(challengeMail(), { key: rsa, maxBodyLength: 20 });
+    const r = await only(signed, down);
+    expect([r.result, r.bodyLength, r.canonicalBodyLength]).toEqual(['temperror', 20, relaxedBody(parseMessage(signed).body).length]);
   });
 
   it('mailauth-rsa-relaxed-l_longer_than_body: fails', async () => {

@@ -105,6 +105,7 @@ describe('genuine challenge mails are answered (controls)', () => {
     for (const path of PATHS) {
       it(`${c.name} (${path})`, async () => {
         const w = world(c);
+        if (c.scenario === 'doh-down') w.doh.down = true;
         await arrive(w, mails.get(c.name)!, path);
         expect(w.reply.sent, 'exactly one reply').toHaveLength(1);
         const reply = w.reply.sent[0]!;
