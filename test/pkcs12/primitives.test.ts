@@ -5,10 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { domainToUnicode as nodeDomainToUnicode } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DES_SBOXES, rc2CbcDecrypt, tripleDesCbcDecrypt, tripleDesCbcEncrypt } from '../../src/pkcs12/legacy-ciphers';
 import { domainToUnicode, punycodeDecode, PunycodeError } from '../../src/pkcs12/punycode';
 import { SHA1, SHA256 } from '../../src/pkcs12/sha';
+import { KdfPurpose, bmpPassword, pkcs12KdfAsync } from '../../src/pkcs12/kdf';
 import { generatePassphrase, parseMailbox } from '../../src/pkcs12';
 import { PASSPHRASE_ALPHABET } from '../../src/pkcs12/passphrase';
 
@@ -30,6 +31,32 @@ describe('SHA-1 and SHA-256 (FIPS 180-4)', () => {
       let expected = createHash(hash.name.replace('-', '').toLowerCase()).update(data).digest();
       for (let i = 1; i < 5; i++) expected = createHash(hash.name.replace('-', '').toLowerCase()).update(expected).digest();
       expect(hex(hash.iterate(data, 5))).toBe(expected.toString('hex'));
+    }
+  });
+});
+
+describe('PKCS#12 key derivation (RFC 7292 B.2) in slices', () => {
+  it('gives the event loop turns between slices without timers, which a background page clamps to 1 s each', async () => {
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    let turns = 0;
+    let running = true;
+    // A message-channel ticker: counts how often other tasks got to run during the derivation.
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      turns++;
+      if (running) port2.postMessage(null);
+    };
+    port2.postMessage(null);
+    try {
+      const salt = new Uint8Array(16).fill(7);
+      const key = await pkcs12KdfAsync(SHA256, bmpPassword('slices'), salt, 100_000, KdfPurpose.Mac, 32);
+      expect(key).toHaveLength(32);
+      expect(setTimeoutSpy).not.toHaveBeenCalled();
+      expect(turns).toBeGreaterThanOrEqual(3); // 100 000 rounds are four slices of 25 000
+    } finally {
+      running = false;
+      port1.close();
+      setTimeoutSpy.mockRestore();
     }
   });
 });
