@@ -21,7 +21,7 @@ export interface SigningKey {
   readonly publicJwk: JsonWebKey;
 }
 
-/** The account key. Same shape as any signing key; kept as its own name for readability. */
+/** The account key. Same shape as every other signing key; kept as its own name for readability. */
 export type AccountKey = SigningKey;
 
 interface AlgorithmParams {
