@@ -4,10 +4,14 @@
  * Every key here is generated at run time and is test-only.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dkimSign } from 'mailauth/lib/dkim/sign';
+import { CHALLENGE_HEADERS, type DkimKey as TestKey } from '../fixtures/forgery/signers';
+
+/** DKIM keys made per run and their TXT records: the forgery fixtures' own (one copy). */
+export { CHALLENGE_HEADERS, ed25519Key, keyRecord, rsaKey, type DkimKey as TestKey } from '../fixtures/forgery/signers';
 
 export const crypto = webcrypto as unknown as Crypto;
 
@@ -48,37 +52,6 @@ export function challengeMail(options: MailOptions = {}): string {
   const body = options.body ?? 'This is an automatically generated ACME challenge for alice@example.org.\r\nPlease do not   reply by hand.  \r\n\r\n';
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
-
-export interface TestKey {
-  readonly privateKey: KeyObject;
-  readonly privatePem: string;
-  /** The `p=` value: base64 SPKI (RSA) or the raw 32-byte key (Ed25519). */
-  readonly p: string;
-  readonly kind: 'rsa' | 'ed25519';
-}
-
-export function rsaKey(bits = 2048): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return {
-    privateKey,
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    p: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-    kind: 'rsa',
-  };
-}
-
-export function ed25519Key(): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
-  return { privateKey, privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), p: spki.subarray(spki.length - 32).toString('base64'), kind: 'ed25519' };
-}
-
-export function keyRecord(key: TestKey, extra = ''): string {
-  return `v=DKIM1; k=${key.kind}; ${extra}p=${key.p}`;
-}
-
-/** The tags RFC 8823 wants signed, as mailauth's colon-separated headerList (an array is ignored). */
-export const CHALLENGE_HEADERS = 'From:To:Subject:Date:Message-ID:Auto-Submitted:MIME-Version:Content-Type';
 
 export interface SignOptions {
   readonly key: TestKey;
