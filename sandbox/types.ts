@@ -28,6 +28,8 @@ export interface SandboxFaults {
   readonly badNonceRate: number;
   /** Share of requests answered with HTTP 500 and a `serverInternal` problem. */
   readonly serverErrorRate: number;
+  /** Whether those 500s carry Retry-After (`retryAfterSeconds`), as a CA down for maintenance may. */
+  readonly serverErrorRetryAfter: boolean;
   /** Share of requests refused with `rateLimited` (HTTP 429) and a Retry-After header. */
   readonly rateLimitRate: number;
   /** Retry-After sent with `rateLimited`, in seconds. */
@@ -45,6 +47,7 @@ export interface SandboxFaults {
 export const NO_FAULTS: SandboxFaults = {
   badNonceRate: 0,
   serverErrorRate: 0,
+  serverErrorRetryAfter: false,
   rateLimitRate: 0,
   retryAfterSeconds: 1,
   retryAfterFormat: 'seconds',

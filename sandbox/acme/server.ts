@@ -137,11 +137,13 @@ export class AcmeServer {
           req.socket.destroy();
           return;
         }
-        if (this.rates.serverError.hit(faults.serverErrorRate)) throw new AcmeProblem('serverInternal', 'injected fault: internal server error');
+        const retryAfter = faults.retryAfterFormat === 'seconds'
+          ? String(faults.retryAfterSeconds)
+          : new Date(Date.now() + faults.retryAfterSeconds * 1000).toUTCString();
+        if (this.rates.serverError.hit(faults.serverErrorRate)) {
+          throw new AcmeProblem('serverInternal', 'injected fault: internal server error', faults.serverErrorRetryAfter ? { headers: { 'retry-after': retryAfter } } : {});
+        }
         if (this.rates.rateLimit.hit(faults.rateLimitRate)) {
-          const retryAfter = faults.retryAfterFormat === 'seconds'
-            ? String(faults.retryAfterSeconds)
-            : new Date(Date.now() + faults.retryAfterSeconds * 1000).toUTCString();
           throw new AcmeProblem('rateLimited', 'injected fault: too many requests', { headers: { 'retry-after': retryAfter } });
         }
       }

@@ -927,7 +927,10 @@ export class Enroller {
       if (error.kind === 'transient' && attempts >= MAX_ATTEMPTS) {
         return this.fail(e, 'network', `${messageOf(error)} (after ${attempts} attempts)`, error.problem);
       }
-      const delay = error.kind === 'rateLimited' ? Math.max(error.retryAfterMs ?? 60_000, 1_000) : backoffMs(attempts);
+      // The CA's Retry-After when it gave one (rate limit, or a 5xx saying when it is back), else our back-off.
+      const delay = error.kind === 'rateLimited'
+        ? Math.max(error.retryAfterMs ?? 60_000, 1_000)
+        : Math.min(Math.max(error.retryAfterMs ?? backoffMs(attempts), 1_000), MAX_POLL_MS);
       return this.update(e, { attempts, wakeAt: now + delay }, `${error.kind}: ${messageOf(error)}; retry in ${Math.round(delay / 1000)} s`);
     }
     if (error instanceof PortError && error.kind === 'userAction') {

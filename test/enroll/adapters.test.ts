@@ -1,6 +1,6 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AcmeNetworkError, BadNonceError, MalformedError, RateLimitedError, UserActionRequiredError } from '../../src/acme/index';
+import { AcmeNetworkError, BadNonceError, MalformedError, RateLimitedError, ServerInternalError, UserActionRequiredError } from '../../src/acme/index';
 import { toPortError } from '../../src/enroll/adapters/acme';
 import { createKeysAdapter, usageOf } from '../../src/enroll/adapters/keys';
 import { createMailCheckAdapter } from '../../src/enroll/adapters/mail-check';
@@ -14,6 +14,12 @@ describe('ACME adapter: what each error makes the flow do', () => {
   it('waits for a rate limit as long as the CA says', () => {
     const error = toPortError(new RateLimitedError({ type: 'urn:ietf:params:acme:error:rateLimited', detail: 'slow down', raw: {} }, request, { httpStatus: 429, retryAfterMs: 7_000 }));
     expect(error).toMatchObject({ kind: 'rateLimited', retryAfterMs: 7_000, problem: { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'slow down' } });
+  });
+
+  it('keeps the Retry-After of a 5xx (a CA down for maintenance), and has none when the CA gave none', () => {
+    const problem = { type: 'urn:ietf:params:acme:error:serverInternal', raw: {} };
+    expect(toPortError(new ServerInternalError(problem, request, { httpStatus: 503, retryAfterMs: 90_000 }))).toMatchObject({ kind: 'transient', retryAfterMs: 90_000 });
+    expect(toPortError(new ServerInternalError(problem, request, { httpStatus: 500 })).retryAfterMs).toBeUndefined();
   });
 
   it('sends the user to the page the CA names', () => {

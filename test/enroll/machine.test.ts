@@ -708,6 +708,21 @@ describe('enrollment: network loss and rate limits', () => {
     expect((await stored(world, e.id)).step).toBe('awaiting-mail');
   });
 
+  it('waits as long as a CA that is down says (Retry-After with a 5xx), within the bounds', async () => {
+    const world = new World();
+    world.acme.failNext('newOrder', new PortError('transient', '503 maintenance', { retryAfterMs: 45_000 }), new PortError('transient', '503', { retryAfterMs: 10 }));
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    expect(e.wakeAt).toBe(world.now + 45_000);
+    await world.elapse(enroller, 45_000);
+    const again = await stored(world, e.id);
+    expect(again.attempts).toBe(2);
+    // Never sooner than a second, whatever the CA says.
+    expect(again.wakeAt).toBe(world.now + 1_000);
+    await world.elapse(enroller, 1_000);
+    expect((await stored(world, e.id)).step).toBe('awaiting-mail');
+  });
+
   it('retries a failed POST to the challenge in the same step', async () => {
     const world = new World();
     world.acme.failNext('respondToChallenge', new PortError('transient', '502'));

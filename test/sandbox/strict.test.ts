@@ -262,7 +262,11 @@ describe('sandbox CA: fault knobs', () => {
       expect(problemType((await client.get(client.kid!)).json)).toBe(acmeError('badNonce'));
       sandbox.configure({ faults: { badNonceRate: 0, serverErrorRate: 1 } });
       const failed = await client.fetch(sandbox.directoryUrl);
-      expect(failed.status).toBe(500);
+      expect([failed.status, failed.headers.get('retry-after')]).toEqual([500, null]);
+      sandbox.configure({ faults: { serverErrorRetryAfter: true, retryAfterSeconds: 3 } });
+      const down = await client.fetch(sandbox.directoryUrl);
+      expect([down.status, down.headers.get('retry-after')]).toEqual([500, '3']);
+      sandbox.configure({ faults: { serverErrorRetryAfter: false } });
       sandbox.configure({ faults: { serverErrorRate: 0, rateLimitRate: 1, retryAfterSeconds: 7 } });
       const limited = await client.fetch(sandbox.directoryUrl);
       expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '7']);

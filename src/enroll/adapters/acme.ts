@@ -69,7 +69,11 @@ export function toPortError(error: unknown): PortError {
     return new PortError('userAction', message, { cause: error, problem: problemInfo(error.problem), ...(link === undefined ? {} : { link }) });
   }
   // Retried inside src/acme already (bounded); here they mean "try again later".
-  if (error instanceof BadNonceError || error instanceof ServerInternalError) return new PortError('transient', message, { cause: error, problem: problemInfo(error.problem) });
+  if (error instanceof BadNonceError) return new PortError('transient', message, { cause: error, problem: problemInfo(error.problem) });
+  // A CA down for maintenance may say when to come back (RFC 9110 §10.2.3, with 503).
+  if (error instanceof ServerInternalError) {
+    return new PortError('transient', message, { cause: error, problem: problemInfo(error.problem), ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
+  }
   if (error instanceof AcmeNetworkError || error instanceof AcmeTimeoutError) return new PortError('transient', message, { cause: error });
   if (error instanceof ExternalAccountRequiredError) return new PortError('problem', message, { cause: error, problem: problemInfo(error.problem) });
   if (error instanceof AcmeProblemError) return new PortError('problem', message, { cause: error, problem: problemInfo(error.problem) });
