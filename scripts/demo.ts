@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     if (!user) throw new DemoError('the sandbox has no mailbox user');
     say(`sandbox CA at ${sandbox.directoryUrl}; mailbox ${user.email}`);
 
-    profile = await createProfile({
+    profile = createProfile({
       xpiPath,
       trustedRootPem: sandbox.rootCertPem,
       account: { email: user.email, username: user.email, password: user.password, imapPort: sandbox.imap.port, smtpPort: sandbox.smtp.port, host: sandbox.imap.host },

@@ -32,7 +32,7 @@ describe('the built add-on in a real Thunderbird', () => {
     await new Promise<void>((resolve) => {
       https?.listen(httpsPort, '127.0.0.1', resolve);
     });
-    profile = await createProfile({
+    profile = createProfile({
       xpiPath: xpi,
       trustedRootPem: ca.certPem,
       // Nothing listens on these ports: login_at_startup is off and this suite never fetches mail.

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const marionette: number[] = [];
     let mem: ProcMemory | undefined;
     for (let i = 0; i < RUNS; i++) {
-      const profile = await createProfile({ xpiPath: xpi });
+      const profile = createProfile({ xpiPath: xpi });
       let tb: Thunderbird | undefined;
       try {
         tb = await Thunderbird.start(profile);

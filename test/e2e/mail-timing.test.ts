@@ -6,30 +6,14 @@
  *  - a challenge that a Thunderbird message filter filed outside the Inbox: still seen.
  * Each ends with the certificate installed and exactly one reply.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Enrollment } from '../../src/enroll/state';
-import { makeTempDir, type TempDir } from '../helpers/process';
 import { enterInstallPassphrase, repliesFrom, startInPopup, waitForEnrollment } from './drive';
-import { SERVER_KEY, buildXpi } from './thunderbird';
-import { startWorld, type World } from './world';
+import { SERVER_KEY } from './thunderbird';
+import { worldPerTest } from './per-test';
+import type { World } from './world';
 
-let build: TempDir | undefined;
-let xpiPath = '';
-let world: World | undefined;
-
-beforeAll(() => {
-  build = makeTempDir('ocs-e2e-build');
-  xpiPath = buildXpi(build.path);
-});
-
-afterEach(async () => {
-  await world?.dispose();
-  world = undefined;
-});
-
-afterAll(() => {
-  build?.remove();
-});
+const startTestWorld = worldPerTest();
 
 function expectOneValidReply(w: World, done: Enrollment): void {
   expect(done.error).toBeUndefined();
@@ -42,8 +26,7 @@ function expectOneValidReply(w: World, done: Enrollment): void {
 
 describe('when and where the challenge mail arrives', () => {
   it('answers a CA that sends the challenge only after the POST', async () => {
-    world = await startWorld({ xpiPath, sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 2 } });
-    const w = world;
+    const w = await startTestWorld({ sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 2 } });
     await startInPopup(w.tb, { email: w.user.email, passphrase: 'after-post passphrase' });
     const done = await waitForEnrollment(w.tb, w.user.email, undefined, 120_000);
     expectOneValidReply(w, done);
@@ -56,8 +39,7 @@ describe('when and where the challenge mail arrives', () => {
   }, 180_000);
 
   it('answers a challenge that arrived while Thunderbird was closed, at the next start', async () => {
-    world = await startWorld({ xpiPath, sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 3600 } });
-    const w = world;
+    const w = await startTestWorld({ sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 3600 } });
     await startInPopup(w.tb, { email: w.user.email, passphrase: 'closed passphrase' });
     const waiting = await waitForEnrollment(w.tb, w.user.email, (e) => e.step === 'awaiting-mail', 30_000);
     await w.quit();
@@ -76,8 +58,7 @@ describe('when and where the challenge mail arrives', () => {
   }, 180_000);
 
   it('answers a challenge that a message filter moved out of the Inbox', async () => {
-    world = await startWorld({ xpiPath, sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 3600 } });
-    const w = world;
+    const w = await startTestWorld({ sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 3600 } });
     // A user's filter: "Subject contains ACME → move to Notifications".
     await w.tb.chrome(`
       const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');

@@ -3,30 +3,13 @@
  * of an order, then started again: the order completes, exactly one reply goes out, and the key
  * is not lost (the `.p12` opens with the passphrase the user gave before the crash).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, type TempDir } from '../helpers/process';
+import { describe, expect, it } from 'vitest';
 import { certSummary, openPkcs12, publicKeyOfCert, publicKeyOfPrivate } from './checks';
 import { enterInstallPassphrase, repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from './drive';
-import { buildXpi } from './thunderbird';
-import { startWorld, type World } from './world';
+import { worldPerTest } from './per-test';
+import type { World } from './world';
 
-let build: TempDir | undefined;
-let xpiPath = '';
-let world: World | undefined;
-
-beforeAll(() => {
-  build = makeTempDir('ocs-e2e-build');
-  xpiPath = buildXpi(build.path);
-});
-
-afterEach(async () => {
-  await world?.dispose();
-  world = undefined;
-});
-
-afterAll(() => {
-  build?.remove();
-});
+const startTestWorld = worldPerTest();
 
 async function finishAfterRestart(w: World, passphrase: string): Promise<void> {
   const ready = await waitForEnrollment(w.tb, w.user.email, (e) => e.needsPassphrase === true || e.step === 'failed' || e.step === 'installed', 120_000);
@@ -47,8 +30,7 @@ async function finishAfterRestart(w: World, passphrase: string): Promise<void> {
 
 describe('Thunderbird killed mid-order and started again', () => {
   it('completes an order killed after its creation, the challenge arriving meanwhile', async () => {
-    world = await startWorld({ xpiPath, sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 3600 } });
-    const w = world;
+    const w = await startTestWorld({ sandbox: { challengeTiming: 'after-post' }, settings: { postChallengeAfterSeconds: 3600 } });
     const passphrase = 'killed after the order';
     await startInPopup(w.tb, { email: w.user.email, passphrase });
     const ordered = await waitForEnrollment(w.tb, w.user.email, (e) => e.step === 'awaiting-mail', 30_000);
@@ -59,8 +41,7 @@ describe('Thunderbird killed mid-order and started again', () => {
   }, 240_000);
 
   it('completes an order killed right after the reply, without replying again', async () => {
-    world = await startWorld({ xpiPath });
-    const w = world;
+    const w = await startTestWorld();
     const passphrase = 'killed after the reply';
     await startInPopup(w.tb, { email: w.user.email, passphrase });
     await waitForEnrollment(w.tb, w.user.email, (e) => e.answeredMail !== undefined || e.step === 'failed', 60_000);

@@ -73,7 +73,7 @@ function prefLine(name: string, value: string | number | boolean): string {
   return `user_pref(${JSON.stringify(name)}, ${JSON.stringify(value)});`;
 }
 
-function basePrefs(marionettePort: number, downloadDir: string): Record<string, string | number | boolean> {
+function basePrefs(downloadDir: string): Record<string, string | number | boolean> {
   return {
     'extensions.autoDisableScopes': 0,
     'extensions.enabledScopes': 15,
@@ -120,7 +120,6 @@ function basePrefs(marionettePort: number, downloadDir: string): Record<string, 
     'browser.download.useDownloadDir': true,
     'browser.download.always_ask_before_handling_new_types': false,
     'browser.download.start_downloads_in_tmp_dir': false,
-    'marionette.port': marionettePort,
     'remote.prefs.recommended': true,
     'toolkit.startup.max_resumed_crashes': -1,
   };
@@ -174,21 +173,19 @@ function accountPrefs(a: MailAccount): Record<string, string | number | boolean>
 export interface Profile {
   readonly path: string;
   readonly downloadDir: string;
-  readonly marionettePort: number;
   readonly account: MailAccount | undefined;
   remove(): void;
 }
 
 /** Makes a throwaway profile: prefs, the `.xpi`, an NSS database trusting `trustedRootPem`. */
-export async function createProfile(options: ProfileOptions): Promise<Profile> {
+export function createProfile(options: ProfileOptions): Profile {
   const dir = makeTempDir('ocs-tb-profile');
   try {
     const downloadDir = join(dir.path, 'downloads');
     mkdirSync(downloadDir);
     mkdirSync(join(dir.path, 'extensions'));
     copyFileSync(options.xpiPath, join(dir.path, 'extensions', `${ADDON_ID}.xpi`));
-    const marionettePort = await freePort();
-    const prefs = { ...basePrefs(marionettePort, downloadDir), ...(options.account ? accountPrefs(options.account) : {}), ...options.extraPrefs };
+    const prefs = { ...basePrefs(downloadDir), ...(options.account ? accountPrefs(options.account) : {}), ...options.extraPrefs };
     writeFileSync(join(dir.path, 'user.js'), Object.entries(prefs).map(([k, v]) => prefLine(k, v)).join('\n') + '\n');
     execFileSync('certutil', ['-N', '--empty-password', '-d', `sql:${dir.path}`], { stdio: 'pipe' });
     if (options.trustedRootPem !== undefined) {
@@ -196,7 +193,7 @@ export async function createProfile(options: ProfileOptions): Promise<Profile> {
       writeFileSync(pemPath, options.trustedRootPem);
       execFileSync('certutil', ['-A', '-n', 'E2E trusted root', '-t', 'C,,', '-i', pemPath, '-d', `sql:${dir.path}`], { stdio: 'pipe' });
     }
-    return { path: dir.path, downloadDir, marionettePort, account: options.account, remove: () => {
+    return { path: dir.path, downloadDir, account: options.account, remove: () => {
       dir.remove();
     } };
   } catch (error) {
@@ -271,6 +268,13 @@ export class Thunderbird {
       MOZ_NO_REMOTE: '1',
       XDG_CACHE_HOME: join(tmp.path, 'cache'),
     };
+    // A fresh Marionette port at every start, written over the last one in user.js: the port of a
+    // killed Thunderbird is free for any other process to take, another test's Thunderbird among
+    // them, and this one would then be driving that one.
+    const marionettePort = await freePort();
+    const userJs = join(profile.path, 'user.js');
+    const prefs = readFileSync(userJs, 'utf8').split('\n').filter((line) => !line.startsWith('user_pref("marionette.port"'));
+    writeFileSync(userJs, [...prefs.filter((line) => line !== ''), prefLine('marionette.port', marionettePort)].join('\n') + '\n');
     const args = ['--profile', profile.path, '--no-remote', '--marionette', '--remote-allow-system-access'];
     if (options.display === undefined) {
       args.unshift('--headless');
@@ -293,15 +297,18 @@ export class Thunderbird {
     let marionette: Marionette | undefined;
     try {
       await Promise.race([
-        waitForPort(profile.marionettePort, options.timeoutMs ?? 60_000),
+        waitForPort(marionettePort, options.timeoutMs ?? 60_000),
         new Promise((_, reject) => proc.child.once('exit', (code) => {
           reject(new Error(`Thunderbird exited (${code}) before Marionette came up:\n${proc.output().slice(-4000)}`));
         })),
       ]);
-      marionette = await Marionette.connect(profile.marionettePort);
+      marionette = await Marionette.connect(marionettePort);
       await marionette.newSession();
       await marionette.setContext('chrome');
       await marionette.setTimeouts({ script: 60_000 });
+      // And make sure that it is this Thunderbird answering.
+      const pid = await marionette.executeScript<number>('return Services.appinfo.processID;');
+      if (pid !== proc.pid) throw new Error(`Marionette on port ${marionettePort} is process ${pid}, not the Thunderbird just started (${proc.pid})`);
       return new Thunderbird(profile, proc, marionette, tmp, startedAt, chunks);
     } catch (error) {
       marionette?.close();

@@ -80,7 +80,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     sandbox = await startSandbox(options.sandbox);
     const user = sandbox.users[0];
     if (!user) throw new Error('the sandbox has no users');
-    profile = await createProfile({
+    profile = createProfile({
       xpiPath,
       trustedRootPem: sandbox.rootCertPem,
       account: {
