@@ -68,6 +68,12 @@ function explain(error: unknown): string {
 
 let state: PopupState | undefined;
 let caInfo: CaInfo | undefined;
+/**
+ * Whether the CA's directory (its terms of service) has been read. Until it has, Start waits:
+ * a click before the terms are known must neither agree to terms the user never saw nor leave
+ * the agreement out for a CA that asks for it.
+ */
+let caRead: 'reading' | 'read' | 'failed' = 'reading';
 let busy = false;
 
 /** Runs a user action: one at a time, with its outcome in #status. */
@@ -136,6 +142,8 @@ function renderStartForm(identityId: string, enrollment: EnrollmentView | undefi
   show('start-form', canStart);
   show('passphrase-fields', !el<HTMLInputElement>('generate-passphrase').checked);
   const terms = caInfo?.termsOfService;
+  show('ca-reading', caRead === 'reading');
+  el<HTMLButtonElement>('start').disabled = caRead === 'reading';
   show('terms', terms !== undefined);
   if (terms !== undefined) el<HTMLAnchorElement>('terms-link').href = terms;
 }
@@ -229,7 +237,6 @@ function render(): void {
   renderStartForm(identityId, enrollment);
   renderEnrollment(enrollment);
   renderCertificate(certificateOf(identityId), enrollment);
-  el('popup').dataset['ready'] = 'true';
 }
 
 async function refresh(): Promise<void> {
@@ -256,6 +263,9 @@ function chosenPassphrase(): string | undefined {
 }
 
 function termsAgreed(): boolean {
+  // Terms that could not be read were not shown, so they were not agreed to; a CA that wants
+  // them then says so, and the popup shows its answer.
+  if (caRead !== 'read') return false;
   if (caInfo?.termsOfService === undefined) return true;
   if (!el<HTMLInputElement>('terms-agree').checked) throw new InputError(t('popupTermsRequired'));
   return true;
@@ -386,11 +396,17 @@ async function main(): Promise<void> {
   if (state?.directoryUrl) {
     try {
       caInfo = await send({ type: 'caInfo' });
+      caRead = 'read';
     } catch (error) {
+      caRead = 'failed';
       text('status', explain(error));
     }
+  } else {
+    caRead = 'failed';
   }
   render();
+  // Drivers (the E2E harness, the demo) wait for this: state and the CA's terms are shown.
+  el('popup').dataset['ready'] = 'true';
 }
 
 void main();

@@ -19,14 +19,32 @@ describe('the built add-on in a real Thunderbird', () => {
   let https: Server | undefined;
   let httpsPort = 0;
   const email = 'carol@example.test';
+  // The ACME directory this server hands out waits for `releaseDirectory` (the test of the
+  // popup's terms): a CA slow to answer, made deterministic.
+  let releaseDirectory: () => void = () => undefined;
+  let directoryReleased = Promise.resolve();
+  let directoryRequests = 0;
 
   beforeAll(async () => {
     build = makeTempDir('ocs-e2e-build');
     const xpi = buildXpi(build.path);
     ca = makeTestCa(build.path, 'E2E Test Root');
     const tls = issueServerCert(ca, build.path);
-    https = createServer({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) }, (_req, res) => {
-      res.end('trusted');
+    https = createServer({ cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) }, (req, res) => {
+      if (req.url !== '/directory') {
+        res.end('trusted');
+        return;
+      }
+      directoryRequests++;
+      const base = `https://127.0.0.1:${httpsPort}`;
+      void directoryReleased.then(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({
+          newNonce: `${base}/nonce`, newAccount: `${base}/account`, newOrder: `${base}/order`,
+          revokeCert: `${base}/revoke`, keyChange: `${base}/key-change`,
+          meta: { termsOfService: `${base}/terms.pdf` },
+        }));
+      });
     });
     httpsPort = await freePort();
     await new Promise<void>((resolve) => {
@@ -119,6 +137,43 @@ describe('the built add-on in a real Thunderbird', () => {
       return response.text();
     `, [`https://127.0.0.1:${httpsPort}/`]);
     expect(body).toBe('trusted');
+  });
+
+  it('keeps Start disabled until the CA\'s terms are read, then asks to accept them', async () => {
+    const t = thunderbird();
+    directoryReleased = new Promise((resolve) => {
+      releaseDirectory = resolve;
+    });
+    const before = directoryRequests;
+    await t.setAddonStorage({ settings: { directoryUrl: `https://127.0.0.1:${httpsPort}/directory`, dohUrl: `https://127.0.0.1:${httpsPort}/dns-query` } });
+    await t.openPopup('main');
+    const shown = (selector: string): string => `(() => { const e = content.document.querySelector(${JSON.stringify(selector)}); return !!e && !e.closest('[hidden]'); })()`;
+    await t.waitInPopup(`return ${shown('#start-form')};`);
+    // The CA has the request and has not answered: nothing may be agreed to or started yet.
+    await expect.poll(() => directoryRequests).toBeGreaterThan(before);
+    const waiting = await t.popup<Record<string, unknown>>(`return {
+      startDisabled: content.document.querySelector('#start').disabled,
+      reading: ${shown('#ca-reading')},
+      readingText: content.document.querySelector('#ca-reading').textContent,
+      terms: ${shown('#terms')},
+      ready: content.document.querySelector('#popup').dataset.ready ?? null,
+    };`);
+    expect(waiting).toEqual({ startDisabled: true, reading: true, readingText: "Reading the certificate authority's terms…", terms: false, ready: 'false' });
+    releaseDirectory();
+    await t.waitInPopup('return content.document.querySelector("#popup").dataset.ready === "true";');
+    const read = await t.popup<Record<string, unknown>>(`return {
+      startDisabled: content.document.querySelector('#start').disabled,
+      reading: ${shown('#ca-reading')},
+      terms: ${shown('#terms')},
+      link: content.document.querySelector('#terms-link').href,
+      agreed: content.document.querySelector('#terms-agree').checked,
+    };`);
+    expect(read).toEqual({ startDisabled: false, reading: false, terms: true, link: `https://127.0.0.1:${httpsPort}/terms.pdf`, agreed: false });
+    // Start without ticking the box: the popup asks for it and no enrollment is made.
+    await t.popupClick('#start');
+    await t.waitInPopup('return content.document.querySelector("#status").textContent === "Please accept the terms of service first.";');
+    expect(Object.keys(await t.getAddonStorage()).filter((k) => k.startsWith('enrollment:'))).toEqual([]);
+    await t.closePopup();
   });
 
   it('uses the IMAP password stored through the login manager', async () => {
