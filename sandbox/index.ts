@@ -13,7 +13,7 @@
  */
 export type {
   ChallengeTiming, TokenJoin, Forgery, SandboxFaults, SandboxUser, SandboxOptions, SentChallenge,
-  DkimVerdict, ReceivedReply, SandboxChanges, Sandbox,
+  DkimVerdict, ReceivedReply, SandboxChanges, Sandbox, ImapSession,
 } from './types';
 export { NO_FAULTS } from './types';
 import { randomBytes } from 'node:crypto';
@@ -114,10 +114,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const key = mail.signingDomain === '' ? undefined : keysByDomain.get(mail.signingDomain);
       const raw = key ? await signMessage(mail.raw, key, CHALLENGE_SIGNED_HEADERS) : mail.raw;
       await deliverLmtp(lmtp, mail.from, [authz.identifier.value], raw);
+      const deliveredAt = new Date();
       challenge.messageIds.push(messageId);
       sent.push({
         authzUrl: authz.url, challengeUrl: challenge.url, identifier: authz.identifier.value, messageId,
-        subject: `ACME: ${challenge.tokenPart1}`, tokenPart1: challenge.tokenPart1, forgery, at: date,
+        subject: `ACME: ${challenge.tokenPart1}`, tokenPart1: challenge.tokenPart1, forgery, at: date, deliveredAt,
       });
     };
 
@@ -151,12 +152,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
 
     const receiveReply = async (raw: string): Promise<void> => {
+      const at = new Date();
       const facts = replyFacts(raw);
       const checks = await verifyMessage(raw, resolver);
       const fromDomain = facts.from.slice(facts.from.lastIndexOf('@') + 1);
       const record: ReplyRecord = {
         raw, from: facts.from, dkim: dkimSummary(checks, fromDomain), checks, inReplyTo: facts.inReplyTo,
-        verdict: 'invalid', detail: '', at: new Date(),
+        verdict: 'invalid', detail: '', at,
       };
       const index = replies.push(record) - 1;
       const authz = facts.inReplyTo === '' ? undefined : [...acme.state.authzs.values()].find((a) => a.challenge.messageIds.includes(facts.inReplyTo));
@@ -234,6 +236,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         if (changes.faults) faults = { ...faults, ...changes.faults };
       },
       challengesSent: () => [...sent],
+      imapSessions: () => dovecot.imapSessions(),
       repliesReceived: () => replies.map((r): ReceivedReply => ({
         raw: r.raw, from: r.from, dkim: r.dkim, inReplyTo: r.inReplyTo, verdict: r.verdict, detail: r.detail, at: r.at,
         ...(r.challengeUrl === undefined ? {} : { challengeUrl: r.challengeUrl }),

@@ -94,7 +94,10 @@ export interface SentChallenge {
   readonly subject: string;
   readonly tokenPart1: string;
   readonly forgery: Forgery;
+  /** The mail's Date field. */
   readonly at: Date;
+  /** When Dovecot acknowledged the LMTP delivery: the mail is in the mailbox (after DKIM signing). */
+  readonly deliveredAt: Date;
 }
 
 export type DkimVerdict = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
@@ -117,12 +120,19 @@ export interface ReceivedReply {
   readonly verdict: 'pending' | 'valid' | 'invalid';
   /** Why, in words a test failure message can show. */
   readonly detail: string;
+  /** When the MTA had the whole message (before the checks above ran). */
   readonly at: Date;
 }
 
 export type SandboxChanges = Partial<Pick<SandboxOptions, 'challengeTiming' | 'tokenJoin' | 'forgery'>> & {
   faults?: Partial<SandboxFaults>;
 };
+
+export interface ImapSession {
+  readonly user: string;
+  /** The command in progress (`IDLE`, `FETCH`…), '' between commands. */
+  readonly command: string;
+}
 
 export interface Sandbox {
   /** `https://127.0.0.1:<port>/directory`. */
@@ -149,6 +159,8 @@ export interface Sandbox {
   configure(changes: SandboxChanges): void;
   challengesSent(): readonly SentChallenge[];
   repliesReceived(): readonly ReceivedReply[];
+  /** The IMAP sessions open at Dovecot now, with the command each is in (`IDLE` while a client waits for mail). */
+  imapSessions(): readonly ImapSession[];
   /** Sends the challenge mail of a pending authorization again (same token, new Message-ID). */
   resendChallenge(authzUrl: string): Promise<void>;
   /**

@@ -14,6 +14,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import type { ImapSession } from '../types';
 
 export interface DovecotUser {
   readonly email: string;
@@ -27,6 +28,11 @@ export interface Dovecot {
   readonly logPath: string;
   readonly pid: number;
   log(): string;
+  /**
+   * The IMAP sessions open now, from each imap process's title (`verbose_proctitle`): the user
+   * and what the session is doing — `IDLE` while a client waits in IMAP IDLE (RFC 2177).
+   */
+  imapSessions(): ImapSession[];
   stop(): Promise<void>;
 }
 
@@ -64,6 +70,9 @@ instance_name = sandbox-${ports.imap}
 protocols = imap lmtp
 listen = 127.0.0.1
 ssl = no
+# Process titles name each IMAP session's user and command: how the benchmarks see that the
+# client is in IDLE (imapSessions()).
+verbose_proctitle = yes
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = ${username}
@@ -157,7 +166,19 @@ protocol lmtp {
     await stop();
     throw error instanceof DovecotError ? error : new DovecotError(`dovecot did not start: ${String(error)}`, log(), { cause: error });
   }
-  return { imapPort: ports.imap, lmtpPort: ports.lmtp, configPath, logPath, pid, log, stop };
+  const imapSessions = (): ImapSession[] => childrenOf(pid).flatMap((p) => {
+    let title: string;
+    try {
+      title = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
+    } catch {
+      return [];
+    }
+    // "dovecot-sandbox-<port>/imap [alice@example.test 127.0.0.1 IDLE]" (the instance name first);
+    // a session between commands has no third word.
+    const match = /^\S*\/imap \[(\S+) \S+(?: ([A-Z]+))?/.exec(title);
+    return match ? [{ user: match[1]!, command: match[2] ?? '' }] : [];
+  });
+  return { imapPort: ports.imap, lmtpPort: ports.lmtp, configPath, logPath, pid, log, stop, imapSessions };
 }
 
 function groupName(gid: number): string {

@@ -4,6 +4,7 @@
  * (checked with mailauth against the sandbox's own zone), resends get a new Message-ID, and the
  * DNS-over-HTTPS endpoint serves the same DKIM records (RFC 8484, GET and POST).
  */
+import { ImapFlow } from 'imapflow';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type ChallengeTiming, type Forgery, type Sandbox, type SandboxUser } from '../../sandbox/index';
@@ -126,6 +127,27 @@ describe('forgery modes', () => {
     expect(sent[0]!.messageId).not.toBe(sent[1]!.messageId);
     expect(sent[0]!.tokenPart1).toBe(sent[1]!.tokenPart1);
     expect(await mailsFor(bob, p.authzUrl)).toBe(2);
+    // Delivered (LMTP acknowledged) after the mail was dated, and only then recorded.
+    for (const s of sent) expect(s.deliveredAt.getTime()).toBeGreaterThanOrEqual(s.at.getTime());
+  });
+
+  it('imapSessions shows who is connected and which session waits in IDLE', async () => {
+    const client = new ImapFlow({ host: sandbox.imap.host, port: sandbox.imap.port, secure: false, auth: { user: bob.email, pass: bob.password }, logger: false });
+    await client.connect();
+    try {
+      await expect.poll(() => sandbox.imapSessions()).toContainEqual({ user: bob.email, command: '' });
+      expect(sandbox.imapSessions().some((s) => s.command === 'IDLE')).toBe(false);
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        void client.idle();
+        await expect.poll(() => sandbox.imapSessions()).toContainEqual({ user: bob.email, command: 'IDLE' });
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await client.logout();
+    }
+    await expect.poll(() => sandbox.imapSessions().filter((s) => s.user === bob.email)).toEqual([]);
   });
 
   it('deliverRaw puts any mail into a mailbox as is', async () => {
