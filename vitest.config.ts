@@ -7,8 +7,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // One file at a time on a two-core machine (Vitest's default there): with two at a time the
-    // Thunderbird flakes below came more often.
+    // Two files at a time even on a two-core machine (Vitest's default there is one): the
+    // Thunderbird scenarios spend most of their time waiting on the flow's timers and mail.
+    maxWorkers: 2,
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
     projects: [
       { extends: true, test: { name: 'core', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] } },
@@ -17,13 +18,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          // KNOWN FLAKE, not hidden: on this machine's headless Thunderbird 153, about one world
-          // start in ten goes wrong outside the add-on's control — the add-on is "active" in the
-          // AddonManager but never started, or the first click creates nothing, or after SIGKILL
-          // HTTPS to the sandbox fails for minutes. Each E2E test gets one second try (in a fresh
-          // world where the test starts its own); a test that fails twice fails the suite, and the reporter marks a retried
-          // test with "(retry x1)". Root cause open: docs/E2E.md, "Known flake".
-          retry: 1,
+          // No retries: the start-up "flake" these tests once had was a race in the popup
+          // (docs/E2E.md, "The flake that was a race"), fixed in the popup, not hidden here.
         },
       },
     ],
