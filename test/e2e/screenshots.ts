@@ -1,13 +1,13 @@
 /**
  * Screenshots of the popup at its main states, taken in a real Thunderbird against the sandbox
- * (headless; `--xvfb` runs it on a private Xvfb display instead), into docs/screenshots/:
+ * on a private Xvfb display (`--headless` runs it headless instead), into docs/screenshots/:
  *   popup-start.png      identity, key type, usage, passphrase, Start
  *   popup-progress.png   the steps while the flow waits for the CA
  *   popup-installed.png  every step done
  *   popup-certificate.png the certificate summary with Download, Renew, Revoke
  *   popup-refused.png    a forged challenge mail refused, with the reason
- * Run: `npx tsx test/e2e/screenshots.ts [--xvfb] [outDir]`. The popup is drawn by Thunderbird
- * itself (WindowGlobalParent.drawSnapshot), so headless and Xvfb give the same pixels.
+ * Run: `npx tsx test/e2e/screenshots.ts [--headless] [outDir]`. The popup is drawn by Thunderbird
+ * itself (WindowGlobalParent.drawSnapshot), so headless gives the same picture (without focus rings).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { startWorld, type World } from './world';
 import { startXvfb, type Xvfb } from './xvfb';
 
 const args = process.argv.slice(2);
-const useXvfb = args.includes('--xvfb');
+const useXvfb = !args.includes('--headless');
 const outDir = resolve(args.find((a) => !a.startsWith('--')) ?? join(import.meta.dirname, '..', '..', 'docs', 'screenshots'));
 
 async function shoot(world: World, name: string, top = 0): Promise<void> {

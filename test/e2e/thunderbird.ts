@@ -273,8 +273,14 @@ export class Thunderbird {
     // them, and this one would then be driving that one.
     const marionettePort = await freePort();
     const userJs = join(profile.path, 'user.js');
-    const prefs = readFileSync(userJs, 'utf8').split('\n').filter((line) => !line.startsWith('user_pref("marionette.port"'));
-    writeFileSync(userJs, [...prefs.filter((line) => line !== ''), prefLine('marionette.port', marionettePort)].join('\n') + '\n');
+    const perStart = ['marionette.port', 'ui.popup.disable_autohide'];
+    const prefs = readFileSync(userJs, 'utf8').split('\n').filter((line) => line !== '' && !perStart.some((name) => line.startsWith(`user_pref("${name}"`)));
+    prefs.push(prefLine('marionette.port', marionettePort));
+    // On a display without a window manager (a private Xvfb) nothing gives the main window the
+    // focus, so the toolbar popup's panel closed as soon as it opened; this pref (meant for
+    // inspecting popups) keeps panels open when the focus is elsewhere. Headless needs nothing.
+    if (options.display !== undefined) prefs.push(prefLine('ui.popup.disable_autohide', true));
+    writeFileSync(userJs, prefs.join('\n') + '\n');
     const args = ['--profile', profile.path, '--no-remote', '--marionette', '--remote-allow-system-access'];
     if (options.display === undefined) {
       args.unshift('--headless');

@@ -2,20 +2,29 @@
  * The end-to-end world itself: Thunderbird, given the sandbox user's account as prefs and the
  * password through the login manager, logs in to the sandbox's Dovecot and sees new mail by
  * IMAP IDLE alone — what every scenario's challenge mail depends on. The add-on's options point
- * at the sandbox and the sandbox root is trusted.
+ * at the sandbox and the sandbox root is trusted. This world runs on a private Xvfb display (no
+ * window manager), as the screenshots and `npm start` with a DISPLAY do; the popup opens there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPopup } from './drive';
 import { startWorld, type World } from './world';
+import { startXvfb, type Xvfb } from './xvfb';
 
 describe('the sandbox mail world seen by a real Thunderbird', () => {
   let world: World | undefined;
+  let xvfb: Xvfb | undefined;
 
   beforeAll(async () => {
-    world = await startWorld();
+    xvfb = await startXvfb();
+    world = await startWorld({ start: { display: xvfb.display } });
   });
 
   afterAll(async () => {
-    await world?.dispose();
+    try {
+      await world?.dispose();
+    } finally {
+      await xvfb?.stop();
+    }
   });
 
   function w(): World {
@@ -49,5 +58,17 @@ describe('the sandbox mail world seen by a real Thunderbird', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(subjects).toContain(subject);
+  });
+
+  it('opens the popup on a display without a window manager, and it stays open to be drawn', async () => {
+    const { tb } = w();
+    await openPopup(tb);
+    // Without a window manager the panel used to close right after opening (docs/E2E.md).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await tb.popupOpen()).toBe(true);
+    const png = await tb.popupScreenshot();
+    expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    expect(png.readUInt32BE(16)).toBeGreaterThan(300);
+    await tb.closePopup();
   });
 });
