@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueServerCert, makeTestCa, type TestCa } from '../helpers/openssl';
 import { freePort, makeTempDir, type TempDir } from '../helpers/process';
 import { nssCertificates, readPrefs } from './checks';
+import { popupVisible } from './drive';
 import { ADDON_ID, IDENTITY_KEY, SERVER_KEY, Thunderbird, buildXpi, createProfile, packageVersion, thunderbirdPidsFor, type Profile } from './thunderbird';
 
 describe('the built add-on in a real Thunderbird', () => {
@@ -147,27 +148,26 @@ describe('the built add-on in a real Thunderbird', () => {
     const before = directoryRequests;
     await t.setAddonStorage({ settings: { directoryUrl: `https://127.0.0.1:${httpsPort}/directory`, dohUrl: `https://127.0.0.1:${httpsPort}/dns-query` } });
     await t.openPopup('main');
-    const shown = (selector: string): string => `(() => { const e = content.document.querySelector(${JSON.stringify(selector)}); return !!e && !e.closest('[hidden]'); })()`;
-    await t.waitInPopup(`return ${shown('#start-form')};`);
+    await expect.poll(() => popupVisible(t, '#start-form')).toBe(true);
     // The CA has the request and has not answered: nothing may be agreed to or started yet.
     await expect.poll(() => directoryRequests).toBeGreaterThan(before);
-    const waiting = await t.popup<Record<string, unknown>>(`return {
-      startDisabled: content.document.querySelector('#start').disabled,
-      reading: ${shown('#ca-reading')},
-      readingText: content.document.querySelector('#ca-reading').textContent,
-      terms: ${shown('#terms')},
-      ready: content.document.querySelector('#popup').dataset.ready ?? null,
-    };`);
+    const waiting = {
+      startDisabled: await t.popup<boolean>('return content.document.querySelector("#start").disabled;'),
+      reading: await popupVisible(t, '#ca-reading'),
+      readingText: await t.popupText('#ca-reading'),
+      terms: await popupVisible(t, '#terms'),
+      ready: await t.popup<string>('return content.document.querySelector("#popup").dataset.ready;'),
+    };
     expect(waiting).toEqual({ startDisabled: true, reading: true, readingText: "Reading the certificate authority's terms…", terms: false, ready: 'false' });
     releaseDirectory();
     await t.waitInPopup('return content.document.querySelector("#popup").dataset.ready === "true";');
-    const read = await t.popup<Record<string, unknown>>(`return {
-      startDisabled: content.document.querySelector('#start').disabled,
-      reading: ${shown('#ca-reading')},
-      terms: ${shown('#terms')},
-      link: content.document.querySelector('#terms-link').href,
-      agreed: content.document.querySelector('#terms-agree').checked,
-    };`);
+    const read = {
+      startDisabled: await t.popup<boolean>('return content.document.querySelector("#start").disabled;'),
+      reading: await popupVisible(t, '#ca-reading'),
+      terms: await popupVisible(t, '#terms'),
+      link: await t.popup<string>('return content.document.querySelector("#terms-link").href;'),
+      agreed: await t.popup<boolean>('return content.document.querySelector("#terms-agree").checked;'),
+    };
     expect(read).toEqual({ startDisabled: false, reading: false, terms: true, link: `https://127.0.0.1:${httpsPort}/terms.pdf`, agreed: false });
     // Start without ticking the box: the popup asks for it and no enrollment is made.
     await t.popupClick('#start');

@@ -88,13 +88,14 @@ async function main(): Promise<void> {
         const replied = await waitForEnrollment(world.tb, world.user.email, (e) => e.answeredAt !== undefined || e.step === 'failed', 60_000);
         const deadline = Date.now() + 30_000;
         while (repliesFrom(world.sandbox, world.user.email).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        const sent = world.sandbox.challengesSent()[0]?.deliveredAt.getTime();
+        const challenge = world.sandbox.challengesSent()[0];
+        const sent = challenge?.deliveredAt.getTime();
         const received = repliesFrom(world.sandbox, world.user.email)[0]?.at.getTime();
         const replying = replied.history.find((h) => h.step === 'replying')?.at;
         if (sent === undefined || received === undefined || replying === undefined) throw new Error('no challenge/reply recorded');
         total.push(received - sent);
         toDecision.push(replying - sent);
-        const subject = world.sandbox.challengesSent()[0]?.subject ?? '';
+        const subject = challenge?.subject ?? '';
         const added = (await world.tb.chrome<[string, number][]>('return Services.wm.getMostRecentWindow("mail:3pane").__benchMsgAdded ?? [];'))
           .find(([s]) => s === subject)?.[1];
         if (added === undefined) throw new Error(`Thunderbird never added ${subject} to its folder`);
