@@ -58,6 +58,7 @@ import {
   type Step,
 } from './state';
 import { bytesToBase64, base64ToBytes } from './encoding';
+import { LOCK, Locks } from './lock';
 
 /**
  * Codes of refusals the flow itself adds to those of src/messages/reasons.ts. `will-retry` is
@@ -191,7 +192,7 @@ function messageOf(error: unknown): string {
 }
 
 export class Enroller {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new Locks();
   /** Enrollments whose recent mail was scanned since this background started. */
   private readonly scanned = new Set<string>();
 
@@ -204,7 +205,11 @@ export class Enroller {
    * passphrase until installation (issue 7, step 2). Returns the record and, when the flow made
    * the passphrase, that passphrase (to be shown once).
    */
-  async start(request: StartRequest): Promise<{ enrollment: Enrollment; generatedPassphrase?: string }> {
+  start(request: StartRequest): Promise<{ enrollment: Enrollment; generatedPassphrase?: string }> {
+    return this.locks.run(LOCK.identity(request.identityId), () => this.startUnlocked(request));
+  }
+
+  private async startUnlocked(request: StartRequest): Promise<{ enrollment: Enrollment; generatedPassphrase?: string }> {
     const settings = await this.deps.settings();
     if (settings.directoryUrl === '') throw new EnrollRequestError('noDirectory', 'No certificate authority is configured.');
     const active = (await this.list()).find((e) => e.identityId === request.identityId && !isTerminal(e.step));
@@ -397,11 +402,13 @@ export class Enroller {
   }
 
   /** Manual mode: the response for a challenge mail that arrived in another mail client. */
-  async manualResponse(id: string, subject: string): Promise<string> {
-    const e = await this.load(id);
-    if (e.step !== 'awaiting-mail' || e.tokenPart2 === undefined) throw new EnrollRequestError('wrongStep', 'This enrollment is not waiting for a challenge mail.');
-    const thumbprint = await this.deps.acme.thumbprint(e.directoryUrl);
-    return this.deps.mailCheck.respond(subject, e.tokenPart2, thumbprint, e.tokenJoin);
+  manualResponse(id: string, subject: string): Promise<string> {
+    return this.withLock(id, async () => {
+      const e = await this.load(id);
+      if (e.step !== 'awaiting-mail' || e.tokenPart2 === undefined) throw new EnrollRequestError('wrongStep', 'This enrollment is not waiting for a challenge mail.');
+      const thumbprint = await this.deps.acme.thumbprint(e.directoryUrl);
+      return this.deps.mailCheck.respond(subject, e.tokenPart2, thumbprint, e.tokenJoin);
+    });
   }
 
   /** Manual mode: the user sent the response from elsewhere; continue as after our own reply. */
@@ -415,14 +422,16 @@ export class Enroller {
   }
 
   /** Revokes the identity's certificate (RFC 8555 §7.6) and unsets it on the identity. */
-  async revoke(identityId: string, reason: RevocationReason): Promise<CertificateRecord> {
-    const record = await this.certificate(identityId);
-    if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');
-    await this.deps.acme.revoke(record.directoryUrl, this.deps.keys.leafDer(record.chainPem), reason);
-    await this.deps.certStore.clearIdentityCertificates(identityId, record.dbKey);
-    const revoked: CertificateRecord = { ...record, revoked: { at: this.deps.clock.now(), reason } };
-    await this.deps.storage.set({ [KEYS.certificate(identityId)]: revoked });
-    return revoked;
+  revoke(identityId: string, reason: RevocationReason): Promise<CertificateRecord> {
+    return this.locks.run(LOCK.certificate(identityId), async () => {
+      const record = await this.certificate(identityId);
+      if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');
+      await this.deps.acme.revoke(record.directoryUrl, this.deps.keys.leafDer(record.chainPem), reason);
+      await this.deps.certStore.clearIdentityCertificates(identityId, record.dbKey);
+      const revoked: CertificateRecord = { ...record, revoked: { at: this.deps.clock.now(), reason } };
+      await this.deps.storage.set({ [KEYS.certificate(identityId)]: revoked });
+      return revoked;
+    });
   }
 
   /** Starts a renewal of the identity's certificate with the same settings (RFC 9773 `replaces`). */
@@ -449,21 +458,25 @@ export class Enroller {
   /** Daily alarm: refreshes ARI windows and tells the user when a certificate is due. */
   async checkRenewals(): Promise<void> {
     const now = this.deps.clock.now();
-    for (const record of await this.certificates()) {
-      if (record.revoked || record.notAfter <= now) continue;
-      let updated = record;
-      try {
-        const window = await this.deps.acme.renewalInfo(record.directoryUrl, record.chainPem);
-        if (window) updated = { ...updated, renewAt: this.pickInWindow(window.start, window.end), renewalSource: 'ari' };
-      } catch (error) {
-        // ARI is advisory (RFC 9773 §4.3): keep the previous date and ask again tomorrow.
-        this.deps.log.debug(`renewalInfo for ${record.email}: ${messageOf(error)}`);
-      }
-      if (updated.renewAt <= now && !updated.renewalNotified) {
-        await this.deps.notifier.notify('renewalDue', record.email, new Date(record.notAfter).toISOString());
-        updated = { ...updated, renewalNotified: true };
-      }
-      if (updated !== record) await this.deps.storage.set({ [KEYS.certificate(record.identityId)]: updated });
+    for (const listed of await this.certificates()) {
+      // Read again under the lock: a revocation or a new installation may have come since the list.
+      await this.locks.run(LOCK.certificate(listed.identityId), async () => {
+        const record = await this.certificate(listed.identityId);
+        if (!record || record.revoked || record.notAfter <= now) return;
+        let updated = record;
+        try {
+          const window = await this.deps.acme.renewalInfo(record.directoryUrl, record.chainPem);
+          if (window) updated = { ...updated, renewAt: this.pickInWindow(window.start, window.end), renewalSource: 'ari' };
+        } catch (error) {
+          // ARI is advisory (RFC 9773 §4.3): keep the previous date and ask again tomorrow.
+          this.deps.log.debug(`renewalInfo for ${record.email}: ${messageOf(error)}`);
+        }
+        if (updated.renewAt <= now && !updated.renewalNotified) {
+          await this.deps.notifier.notify('renewalDue', record.email, new Date(record.notAfter).toISOString());
+          updated = { ...updated, renewalNotified: true };
+        }
+        if (updated !== record) await this.deps.storage.set({ [KEYS.certificate(record.identityId)]: updated });
+      });
     }
   }
 
@@ -895,7 +908,7 @@ export class Enroller {
       renewAt,
       renewalSource,
     };
-    await this.deps.storage.set({ [KEYS.certificate(e.identityId)]: record });
+    await this.locks.run(LOCK.certificate(e.identityId), () => this.deps.storage.set({ [KEYS.certificate(e.identityId)]: record }));
     try {
       await this.deps.downloads.offer(`${e.email}.p12`, pkcs12, 'application/x-pkcs12');
     } catch (error) {
@@ -1025,13 +1038,6 @@ export class Enroller {
   }
 
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.locks.set(id, settled);
-    void settled.then(() => {
-      if (this.locks.get(id) === settled) this.locks.delete(id);
-    });
-    return next;
+    return this.locks.run(LOCK.enrollment(id), fn);
   }
 }
