@@ -57,7 +57,7 @@ describe('certificates: no lost update of the certificate record', () => {
     const world = new World();
     const enroller = await installed(world);
     world.now = 61 * DAY;
-    const revokeCall = gate<void>();
+    const revokeCall = gate<undefined>();
     const revokeAcme = world.acme.revoke.bind(world.acme);
     world.acme.revoke = async (d, der, reason) => {
       await revokeCall.promise;
@@ -67,7 +67,7 @@ describe('certificates: no lost update of the certificate record', () => {
     await settle();
     const checking = enroller.checkRenewals();
     await settle();
-    revokeCall.release();
+    revokeCall.release(undefined);
     await Promise.all([revoking, checking]);
 
     const record = await enroller.certificate('id1');
