@@ -58,7 +58,9 @@ console.log(`One-Click S/MIME sandbox is up (${Date.now() - started} ms). Everyt
   IMAP (no TLS)    ${sandbox.imap.host}:${sandbox.imap.port}
   SMTP submission  ${sandbox.smtp.host}:${sandbox.smtp.port}   (AUTH PLAIN/LOGIN, no TLS)
   DNS-over-HTTPS   ${sandbox.dohUrl}
-  Root certificate ${sandbox.rootCertPath}   (trust it for the ACME server and DoH)
+  TLS root         ${sandbox.tlsRootPath}   (trust it for the ACME server and DoH)
+  Mailbox root     ${sandbox.mailboxRootPath}   (issues the S/MIME certificates; trust it for e-mail)
+                   SHA-256 ${sandbox.mailboxRootSha256}
   EAB              kid ${sandbox.eab?.kid ?? '-'}  hmacKey ${sandbox.eab?.hmacKey ?? '-'}${options.requireEab ? '  (required)' : '  (optional)'}
 
   Users (IMAP and SMTP login = address):

@@ -218,8 +218,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let stopped: Promise<void> | undefined;
     return {
       directoryUrl: acme.directoryUrl,
-      rootCertPem: pki.rootCertPem,
-      rootCertPath: pki.rootCertPath,
+      tlsRootPem: pki.tlsRoot.pem,
+      tlsRootPath: pki.tlsRoot.path,
+      mailboxRootPem: pki.mailboxRoot.pem,
+      mailboxRootPath: pki.mailboxRoot.path,
+      mailboxRootSha256: pki.mailboxRoot.sha256,
+      alternateMailboxRootPem: pki.alternateMailboxRoot.pem,
+      alternateMailboxRootPath: pki.alternateMailboxRoot.path,
       imap: { host: '127.0.0.1', port: imapPort! },
       smtp: { host: '127.0.0.1', port: mta.port },
       lmtp,

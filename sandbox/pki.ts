@@ -1,7 +1,13 @@
 /**
- * The sandbox's certificate authority: a root (which also signs the TLS certificate of the ACME
- * and DoH servers), an issuing intermediate under it, and an alternate root that cross-signs the
- * same intermediate, so certificate downloads can offer an alternate chain (RFC 8555 §7.4.2).
+ * The sandbox's certificate authorities, split as a public CA's are:
+ * - a **TLS root** (like a WebPKI root a browser trusts for servers) that signs the TLS
+ *   certificate of the ACME and DoH servers, and nothing else;
+ * - a **mailbox root** (like an S/MIME root a mail client trusts for e-mail) with an issuing
+ *   intermediate under it that signs the mailbox certificates, and an alternate root that
+ *   cross-signs the same intermediate, so certificate downloads can offer an alternate chain
+ *   (RFC 8555 §7.4.2).
+ * Trusting one root never makes the other's certificates valid: a client that trusts the TLS
+ * root to talk to the CA still has to decide whether to trust the mailbox root for e-mail.
  *
  * Issued end-entity certificates follow the CA/Browser Forum S/MIME Baseline Requirements,
  * mailbox-validated *strict* profile (§7.1.2.3): EKU emailProtection only, keyUsage as the CSR
@@ -12,7 +18,7 @@
  *
  * Keys are made at start with Node's WebCrypto and never written anywhere but the state folder.
  */
-import { webcrypto, randomBytes } from 'node:crypto';
+import { createHash, webcrypto, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 // @peculiar/x509 resolves its providers through tsyringe, which needs this polyfill loaded first.
@@ -56,26 +62,33 @@ export interface IssueRequest {
 
 export interface IssuedCertificate {
   readonly cert: x509.X509Certificate;
-  /** End-entity then intermediate (signed by the root), PEM. */
+  /** End-entity then intermediate (signed by the mailbox root), PEM. */
   readonly chainPem: string;
   /** End-entity then the cross-signed intermediate (signed by the alternate root), PEM. */
   readonly alternateChainPem: string;
 }
 
+/** A root certificate as PEM, the file it was written to, and its SHA-256 fingerprint. */
+export interface RootFile {
+  readonly pem: string;
+  readonly path: string;
+  /** SHA-256 of the DER, upper-case hex pairs joined by colons, as Thunderbird's certificate viewer shows it. */
+  readonly sha256: string;
+}
+
 export class SandboxPki {
   private constructor(
-    private readonly root: CaCert,
-    readonly alternateRoot: CaCert,
     private readonly issuer: CaCert,
     private readonly crossSignedIssuer: x509.X509Certificate,
     /** PEMs for Node's https server: certificate for 127.0.0.1/localhost, and its key. */
     readonly tls: { readonly certPem: string; readonly keyPem: string },
-    readonly rootCertPath: string,
+    /** The root that signed `tls.certPem`: trust it to reach the ACME server and DoH. */
+    readonly tlsRoot: RootFile,
+    /** The root of the mailbox certificates (through `issuerCert`): trust it for e-mail. */
+    readonly mailboxRoot: RootFile,
+    /** The alternate root that cross-signs the issuing intermediate. */
+    readonly alternateMailboxRoot: RootFile,
   ) {}
-
-  get rootCertPem(): string {
-    return this.root.cert.toString('pem') + '\n';
-  }
 
   get issuerCert(): x509.X509Certificate {
     return this.issuer.cert;
@@ -85,8 +98,8 @@ export class SandboxPki {
     const now = Date.now();
     const notBefore = new Date(now - 60_000);
     const notAfter = new Date(now + DAY_MS);
-    const [rootKeys, altKeys, issuerKeys, tlsKeys] = await Promise.all(
-      [0, 1, 2, 3].map(() => crypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])),
+    const [tlsRootKeys, mailboxRootKeys, altKeys, issuerKeys, tlsKeys] = await Promise.all(
+      [0, 1, 2, 3, 4].map(() => crypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])),
     );
     const caExtensions = async (keys: CryptoKeyPair, pathLength?: number): Promise<x509.Extension[]> => [
       new x509.BasicConstraintsExtension(true, pathLength, true),
@@ -100,8 +113,9 @@ export class SandboxPki {
         crypto,
       ),
     });
-    const root = await selfSigned('CN=One-Click S/MIME Sandbox Root', rootKeys!);
-    const alternateRoot = await selfSigned('CN=One-Click S/MIME Sandbox Alternate Root', altKeys!);
+    const tlsRoot = await selfSigned('CN=One-Click S/MIME Sandbox TLS Root', tlsRootKeys!);
+    const mailboxRoot = await selfSigned('CN=One-Click S/MIME Sandbox S/MIME Root', mailboxRootKeys!);
+    const alternateRoot = await selfSigned('CN=One-Click S/MIME Sandbox S/MIME Alternate Root', altKeys!);
     const issuerName = 'CN=One-Click S/MIME Sandbox Mailbox CA';
     const intermediate = async (by: CaCert): Promise<x509.X509Certificate> =>
       x509.X509CertificateGenerator.create(
@@ -116,27 +130,30 @@ export class SandboxPki {
         },
         crypto,
       );
-    const issuer: CaCert = { keys: issuerKeys!, cert: await intermediate(root) };
+    const issuer: CaCert = { keys: issuerKeys!, cert: await intermediate(mailboxRoot) };
     const crossSigned = await intermediate(alternateRoot);
     const tlsCert = await x509.X509CertificateGenerator.create(
       {
-        serialNumber: serial(), subject: 'CN=sandbox.localhost', issuer: root.cert.subject, notBefore, notAfter,
-        publicKey: tlsKeys!.publicKey, signingKey: root.keys.privateKey, signingAlgorithm: SIGN_ECDSA,
+        serialNumber: serial(), subject: 'CN=sandbox.localhost', issuer: tlsRoot.cert.subject, notBefore, notAfter,
+        publicKey: tlsKeys!.publicKey, signingKey: tlsRoot.keys.privateKey, signingAlgorithm: SIGN_ECDSA,
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
           new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]),
-          await x509.AuthorityKeyIdentifierExtension.create(root.keys.publicKey, false, crypto),
+          await x509.AuthorityKeyIdentifierExtension.create(tlsRoot.keys.publicKey, false, crypto),
         ],
       },
       crypto,
     );
     const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', tlsKeys!.privateKey));
     const keyPem = x509.PemConverter.encode(pkcs8.buffer, 'PRIVATE KEY');
-    const rootCertPath = join(dir, 'sandbox-root.pem');
-    writeFileSync(rootCertPath, root.cert.toString('pem') + '\n');
-    return new SandboxPki(root, alternateRoot, issuer, crossSigned, { certPem: tlsCert.toString('pem') + '\n', keyPem }, rootCertPath);
+    return new SandboxPki(
+      issuer, crossSigned, { certPem: tlsCert.toString('pem') + '\n', keyPem },
+      writeRoot(dir, 'tls-root.pem', tlsRoot.cert),
+      writeRoot(dir, 'mailbox-root.pem', mailboxRoot.cert),
+      writeRoot(dir, 'mailbox-alternate-root.pem', alternateRoot.cert),
+    );
   }
 
   /** Issues a mailbox-validated strict S/MIME certificate; the caller has checked the CSR. */
@@ -170,6 +187,18 @@ export class SandboxPki {
       alternateChainPem: pem(cert) + pem(this.crossSignedIssuer),
     };
   }
+}
+
+function writeRoot(dir: string, name: string, cert: x509.X509Certificate): RootFile {
+  const pem = cert.toString('pem') + '\n';
+  const path = join(dir, name);
+  writeFileSync(path, pem);
+  return { pem, path, sha256: sha256Fingerprint(new Uint8Array(cert.rawData)) };
+}
+
+/** SHA-256 of `der` as `AB:CD:…` (upper-case hex, colon-separated), the form certificate viewers show. */
+export function sha256Fingerprint(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
 /** A positive 128-bit serial in hex (CA/B BR: at least 64 bits from a CSPRNG). */

@@ -137,9 +137,24 @@ export interface ImapSession {
 export interface Sandbox {
   /** `https://127.0.0.1:<port>/directory`. */
   readonly directoryUrl: string;
-  /** The sandbox root: trust it for the ACME server and DoH; it also issues the S/MIME certificates. */
-  readonly rootCertPem: string;
-  readonly rootCertPath: string;
+  /**
+   * The TLS root (as a WebPKI root): it signed the certificate of the ACME server and the DoH
+   * endpoint, nothing else. Trust it to talk to the CA (`fetch`, Thunderbird's `C,,`).
+   */
+  readonly tlsRootPem: string;
+  readonly tlsRootPath: string;
+  /**
+   * The mailbox root (as an S/MIME root): the issuing intermediate under it signs every mailbox
+   * certificate. Trust it for e-mail (Thunderbird's `,C,`, `openssl cms -verify -CAfile`). Not
+   * valid for TLS: the ACME server's certificate does not chain to it.
+   */
+  readonly mailboxRootPem: string;
+  readonly mailboxRootPath: string;
+  /** SHA-256 of the mailbox root's DER as `AB:CD:…` (upper-case, colon-separated), as Thunderbird shows it. */
+  readonly mailboxRootSha256: string;
+  /** The alternate mailbox root, which cross-signs the issuing intermediate (the `rel="alternate"` chain). */
+  readonly alternateMailboxRootPem: string;
+  readonly alternateMailboxRootPath: string;
   readonly imap: { readonly host: string; readonly port: number };
   /** Submission MTA (AUTH PLAIN, no TLS, loopback only). */
   readonly smtp: { readonly host: string; readonly port: number };

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 
     profile = createProfile({
       xpiPath,
-      trustedRootPem: sandbox.rootCertPem,
+      trustedRootPem: sandbox.tlsRootPem,
       account: { email: user.email, username: user.email, password: user.password, imapPort: sandbox.imap.port, smtpPort: sandbox.smtp.port, host: sandbox.imap.host },
     });
     const display = process.env['DISPLAY'];

@@ -21,7 +21,7 @@ import { startWorld, type World } from './world';
 async function earlierChallenge(world: World): Promise<{ raw: string; messageId: string; tokenPart1: string }> {
   const { sandbox, user, tb } = world;
   const crypto = webcrypto as unknown as Crypto;
-  const acme = new AcmeClient({ directoryUrl: sandbox.directoryUrl, fetch: fetchTrusting(sandbox.rootCertPem), crypto, accountKey: await generateAccountKey(crypto) });
+  const acme = new AcmeClient({ directoryUrl: sandbox.directoryUrl, fetch: fetchTrusting(sandbox.tlsRootPem), crypto, accountKey: await generateAccountKey(crypto) });
   await acme.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${user.email}`] });
   const order = await acme.newOrder([{ type: 'email', value: user.email }]);
   await acme.getAuthorization(order.authorizations[0]!); // the sandbox sends its mail on this fetch

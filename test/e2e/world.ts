@@ -1,7 +1,9 @@
 /**
  * One end-to-end world: the sandbox (CA, Dovecot, DKIM-signing MTA, DoH) and a real Thunderbird
- * with the built add-on, the sandbox user's IMAP account, the sandbox root trusted, and the
+ * with the built add-on, the sandbox user's IMAP account, the sandbox's TLS root trusted, and the
  * add-on's options pointing at the sandbox. Restartable and killable in the middle of a flow.
+ * More sandbox users can get a Thunderbird of their own in the same world (`addThunderbird`), for
+ * mail between two people.
  */
 import { startSandbox, type Sandbox, type SandboxOptions, type SandboxUser } from '../../sandbox/index';
 import { makeTempDir, type TempDir } from '../helpers/process';
@@ -14,6 +16,25 @@ export interface WorldOptions {
   readonly start?: StartOptions;
   /** An `.xpi` already built (saves a build per world). */
   readonly xpiPath?: string;
+  /**
+   * Whether the profile already trusts the sandbox's mailbox root for e-mail (`,C,` in its NSS
+   * database), as for a root Mozilla's store trusts for e-mail. Default false: the profile trusts
+   * only the TLS root, and the mailbox root is unknown to it.
+   */
+  readonly mailRootTrusted?: boolean;
+}
+
+/** Another sandbox user with a Thunderbird and profile of their own, in the same world. */
+export interface OtherThunderbird {
+  readonly user: SandboxUser;
+  readonly profile: Profile;
+  readonly tb: Thunderbird;
+}
+
+export interface AddThunderbirdOptions {
+  readonly settings?: Readonly<Record<string, unknown>>;
+  readonly start?: StartOptions;
+  readonly mailRootTrusted?: boolean;
 }
 
 export interface World {
@@ -28,6 +49,11 @@ export interface World {
   kill(): Promise<void>;
   /** Starts Thunderbird again on the same profile, logs in to IMAP. */
   restart(): Promise<void>;
+  /**
+   * Starts a Thunderbird for another sandbox user (own profile, own account, the same `.xpi`,
+   * settings and TLS trust); stopped by `dispose`.
+   */
+  addThunderbird(user: SandboxUser, options?: AddThunderbirdOptions): Promise<OtherThunderbird>;
   /** Stops everything and removes every temp folder; throws if a Thunderbird process is left. */
   dispose(): Promise<void>;
 }
@@ -42,11 +68,42 @@ export function sandboxSettings(sandbox: Sandbox): Record<string, unknown> {
   };
 }
 
+/** A profile for `user` of `sandbox`: the add-on, the user's account, the TLS root (and the mailbox root for e-mail, if asked). */
+export function profileFor(sandbox: Sandbox, user: SandboxUser, xpiPath: string, mailRootTrusted = false): Profile {
+  return createProfile({
+    xpiPath,
+    trustedRootPem: sandbox.tlsRootPem,
+    ...(mailRootTrusted ? { emailRootPem: sandbox.mailboxRootPem } : {}),
+    account: {
+      email: user.email,
+      username: user.email,
+      password: user.password,
+      imapPort: sandbox.imap.port,
+      smtpPort: sandbox.smtp.port,
+      host: sandbox.imap.host,
+    },
+  });
+}
+
+/** Starts Thunderbird on `profile`, waits for the add-on and logs in to IMAP; stops it again on failure. */
+async function bootThunderbird(profile: Profile, firstRun: boolean, start?: StartOptions): Promise<Thunderbird> {
+  const started = await Thunderbird.start(profile, start);
+  try {
+    await started.waitForAddon(30_000, firstRun);
+    await started.loginAccount();
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+  return started;
+}
+
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   let build: TempDir | undefined;
   let sandbox: Sandbox | undefined;
   let profile: Profile | undefined;
   let tb: Thunderbird | undefined;
+  const others: OtherThunderbird[] = [];
   // Every step runs even if an earlier one fails, so nothing is left behind.
   const cleanup = async (): Promise<void> => {
     const errors: unknown[] = [];
@@ -59,8 +116,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     };
     await step(() => tb?.stop());
     tb = undefined;
-    const path = profile?.path;
-    const left = path === undefined ? [] : thunderbirdPidsFor(path);
+    const paths = [profile?.path, ...others.map((o) => o.profile.path)].filter((p) => p !== undefined);
+    for (const other of others.splice(0)) {
+      await step(() => other.tb.stop());
+      await step(() => {
+        other.profile.remove();
+      });
+    }
+    const left = paths.flatMap((path) => thunderbirdPidsFor(path));
     await step(() => profile?.remove());
     const stateDir = sandbox?.stateDir;
     await step(() => sandbox?.stop());
@@ -80,29 +143,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     sandbox = await startSandbox(options.sandbox);
     const user = sandbox.users[0];
     if (!user) throw new Error('the sandbox has no users');
-    profile = createProfile({
-      xpiPath,
-      trustedRootPem: sandbox.rootCertPem,
-      account: {
-        email: user.email,
-        username: user.email,
-        password: user.password,
-        imapPort: sandbox.imap.port,
-        smtpPort: sandbox.smtp.port,
-        host: sandbox.imap.host,
-      },
-    });
+    profile = profileFor(sandbox, user, xpiPath, options.mailRootTrusted);
     const boot = async (firstRun: boolean): Promise<Thunderbird> => {
       if (!profile) throw new Error('no profile');
-      const started = await Thunderbird.start(profile, options.start);
-      try {
-        await started.waitForAddon(30_000, firstRun);
-        await started.loginAccount();
-      } catch (error) {
-        await started.stop();
-        throw error;
-      }
-      return started;
+      return bootThunderbird(profile, firstRun, options.start);
     };
     tb = await boot(true);
     await tb.setAddonStorage({ settings: { ...sandboxSettings(sandbox), ...options.settings } });
@@ -110,6 +154,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 
     const s = sandbox;
     const p = profile;
+    const xpi = xpiPath;
     return {
       sandbox: s,
       user,
@@ -129,6 +174,20 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       async restart() {
         if (tb) throw new Error('Thunderbird is still running');
         tb = await boot(false);
+      },
+      async addThunderbird(other, more = {}) {
+        const otherProfile = profileFor(s, other, xpi, more.mailRootTrusted);
+        let otherTb: Thunderbird;
+        try {
+          otherTb = await bootThunderbird(otherProfile, true, more.start);
+        } catch (error) {
+          otherProfile.remove();
+          throw error;
+        }
+        const added = { user: other, profile: otherProfile, tb: otherTb };
+        others.push(added);
+        await otherTb.setAddonStorage({ settings: { ...sandboxSettings(s), ...more.settings } });
+        return added;
       },
       dispose: cleanup,
     };

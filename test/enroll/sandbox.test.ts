@@ -45,7 +45,7 @@ function harness(user: SandboxUser, settings: Settings) {
       return Promise.resolve();
     },
   };
-  const fetchSandbox = fetchTrusting(sandbox.rootCertPem);
+  const fetchSandbox = fetchTrusting(sandbox.tlsRootPem);
   const mailbox: MailboxPort = {
     async recent() {
       const list = await readInbox(sandbox, user);

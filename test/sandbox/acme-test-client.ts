@@ -40,8 +40,8 @@ export class TestAcmeClient {
   lastNonce = '';
 
   /** Only the directory URL and the root to trust are needed, so a sandbox run by the CLI works too. */
-  constructor(readonly sandbox: Pick<Sandbox, 'directoryUrl' | 'rootCertPem'>, readonly key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey) {
-    this.fetch = fetchTrusting(sandbox.rootCertPem);
+  constructor(readonly sandbox: Pick<Sandbox, 'directoryUrl' | 'tlsRootPem'>, readonly key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey) {
+    this.fetch = fetchTrusting(sandbox.tlsRootPem);
   }
 
   get jwk(): Record<string, string> {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TestAcmeClient } from './acme-test-client';
 import { leftovers, listening } from './leftovers';
+import { openssl } from '../helpers/openssl';
 
 describe('npm run sandbox', () => {
   it('prints the addresses and stops cleanly on SIGINT', async () => {
@@ -29,12 +30,16 @@ describe('npm run sandbox', () => {
       expect(output).toMatch(/challenge timing after-post, token join bytes/);
       expect(output).toMatch(/alice@example\.test\s+password \S+/);
       const stateDir = /State folder\s+(\S+)/.exec(output)![1]!;
-      const rootPath = /Root certificate\s+(\S+)/.exec(output)![1]!;
+      const tlsRootPath = /TLS root\s+(\S+)/.exec(output)![1]!;
+      const mailboxRootPath = /Mailbox root\s+(\S+)/.exec(output)![1]!;
+      const fingerprint = /SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\n/.exec(output)?.[1];
       const port = (label: string): number => Number(new RegExp(`${label}\\s+(?:https://)?127\\.0\\.0\\.1:(\\d+)`).exec(output)![1]);
       const ports = [port('ACME directory'), port('IMAP \\(no TLS\\)'), port('SMTP submission'), port('DNS-over-HTTPS')];
-      expect(existsSync(rootPath)).toBe(true);
+      expect(existsSync(tlsRootPath)).toBe(true);
+      expect(fingerprint, 'the mailbox root fingerprint is printed as Thunderbird shows it').toBe(
+        /sha256 Fingerprint=(\S+)/i.exec(openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', mailboxRootPath]))![1]);
       for (const p of ports) expect(await listening(p), `port ${p} listens`).toBe(true);
-      const client = new TestAcmeClient({ directoryUrl: `https://127.0.0.1:${ports[0]!}/directory`, rootCertPem: readFileSync(rootPath, 'utf8') });
+      const client = new TestAcmeClient({ directoryUrl: `https://127.0.0.1:${ports[0]!}/directory`, tlsRootPem: readFileSync(tlsRootPath, 'utf8') });
       expect((await client.dir())['meta'], '--eab reached the server').toMatchObject({ externalAccountRequired: true });
       const refused = await client.newAccount();
       expect([refused.status, refused.json?.['type']]).toEqual([403, 'urn:ietf:params:acme:error:externalAccountRequired']);

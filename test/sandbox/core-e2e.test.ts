@@ -27,7 +27,7 @@ let trustingFetch: typeof fetch;
 beforeAll(async () => {
   sandbox = await startSandbox({ replyTimeoutSeconds: 60 });
   alice = sandbox.users[0]!;
-  trustingFetch = fetchTrusting(sandbox.rootCertPem);
+  trustingFetch = fetchTrusting(sandbox.tlsRootPem);
 });
 
 afterAll(async () => {

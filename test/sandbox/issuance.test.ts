@@ -4,15 +4,15 @@
  * DKIM-signing submission MTA, and the issued certificate is checked with the real OpenSSL.
  * Also prints how long the whole sandbox takes to start and stop.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox, type SandboxUser } from '../../sandbox/index';
 import { makeTempDir } from '../helpers/process';
-import { openssl } from '../helpers/openssl';
+import { fetchTrusting, openssl } from '../helpers/openssl';
 import { makeCsr, responseValue, b64 } from './acme-test-client';
 import { armour, sendReply, type InboxMessage } from './mailbox';
-import { mailFor, order, type Prepared } from './flow';
+import { answer, mailFor, order, type Prepared } from './flow';
 import { leftovers } from './leftovers';
 
 let sandbox: Sandbox;
@@ -86,13 +86,62 @@ describe('sandbox issuance over IMAP and SMTP', () => {
       try {
         writeFileSync(join(dir.path, 'leaf.pem'), pems[0]!);
         writeFileSync(join(dir.path, 'issuer.pem'), pems[1]!);
-        const verified = openssl(['verify', '-CAfile', sandbox.rootCertPath, '-untrusted', join(dir.path, 'issuer.pem'), '-purpose', 'smimesign', join(dir.path, 'leaf.pem')]);
+        const verified = openssl(['verify', '-CAfile', sandbox.mailboxRootPath, '-untrusted', join(dir.path, 'issuer.pem'), '-purpose', 'smimesign', join(dir.path, 'leaf.pem')]);
         expect(verified.trim()).toMatch(/leaf\.pem: OK$/);
       } finally {
         dir.remove();
       }
     });
   }
+
+  it('keeps its TLS root and its mailbox root apart, as a public CA does', async () => {
+    expect(sandbox.tlsRootPem).not.toBe(sandbox.mailboxRootPem);
+    expect(readFileSync(sandbox.tlsRootPath, 'utf8')).toBe(sandbox.tlsRootPem);
+    expect(readFileSync(sandbox.mailboxRootPath, 'utf8')).toBe(sandbox.mailboxRootPem);
+    expect(readFileSync(sandbox.alternateMailboxRootPath, 'utf8')).toBe(sandbox.alternateMailboxRootPem);
+    // The fingerprint as Thunderbird shows it, checked against OpenSSL's own.
+    const fingerprint = /sha256 Fingerprint=(\S+)/i.exec(openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', sandbox.mailboxRootPath]))![1];
+    expect(sandbox.mailboxRootSha256).toBe(fingerprint);
+    expect(sandbox.mailboxRootSha256).toMatch(/^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$/);
+
+    // TLS: the ACME server chains to the TLS root only.
+    const tlsOk = await fetchTrusting(sandbox.tlsRootPem)(sandbox.directoryUrl);
+    expect(tlsOk.status).toBe(200);
+    const tlsRefused = await fetchTrusting(sandbox.mailboxRootPem)(sandbox.directoryUrl).then(() => 'connected', (error: unknown) => String((error as { cause?: unknown }).cause ?? error));
+    expect(tlsRefused).toMatch(/unable to (?:verify|get local issuer)/i);
+
+    // E-mail: the issued certificate chains to the mailbox root (and through the cross-signed
+    // intermediate to the alternate root), never to the TLS root.
+    sandbox.configure({ tokenJoin: 'string' });
+    const p = await order(sandbox, alice);
+    expect((await answer(sandbox, alice, p))['status']).toBe('valid');
+    const csr = await makeCsr({ emails: [alice.email] });
+    expect((await p.client.post(p.finalizeUrl, { csr: b64(csr.der) })).status).toBe(200);
+    const valid = await p.client.pollUntil(p.orderUrl, (o) => o['status'] === 'valid');
+    const download = await p.client.get(valid['certificate'] as string);
+    const alternateUrl = /<([^>]+)>;rel="alternate"/.exec(download.headers.get('link') ?? '')![1]!;
+    const alternate = await p.client.get(alternateUrl);
+    const dir = makeTempDir('sandbox-roots');
+    try {
+      const [leaf, issuer] = download.text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!;
+      const crossSigned = alternate.text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)![1]!;
+      writeFileSync(join(dir.path, 'leaf.pem'), leaf);
+      writeFileSync(join(dir.path, 'issuer.pem'), issuer!);
+      writeFileSync(join(dir.path, 'cross.pem'), crossSigned);
+      const verify = (root: string, intermediate: string): string => {
+        try {
+          return openssl(['verify', '-CAfile', root, '-untrusted', join(dir.path, intermediate), '-purpose', 'smimesign', join(dir.path, 'leaf.pem')]).trim();
+        } catch (error) {
+          return String((error as { stderr?: unknown }).stderr ?? error);
+        }
+      };
+      expect(verify(sandbox.mailboxRootPath, 'issuer.pem')).toMatch(/leaf\.pem: OK$/);
+      expect(verify(sandbox.alternateMailboxRootPath, 'cross.pem')).toMatch(/leaf\.pem: OK$/);
+      expect(verify(sandbox.tlsRootPath, 'issuer.pem')).toMatch(/unable to get (?:local )?issuer certificate/);
+    } finally {
+      dir.remove();
+    }
+  });
 
   it('refuses a reply computed with the other token join, and says so', async () => {
     sandbox.configure({ tokenJoin: 'string' });

@@ -47,7 +47,7 @@ let tlsFetch: typeof fetch;
 beforeAll(async () => {
   sandbox = await startSandbox({ challengeTiming: 'on-fetch' });
   alice = sandbox.users[0]!;
-  tlsFetch = fetchTrusting(sandbox.rootCertPem);
+  tlsFetch = fetchTrusting(sandbox.tlsRootPem);
 }, 120_000);
 
 afterAll(async () => {
