@@ -49,6 +49,59 @@ function rethrow(what, error) {
   throw new ExtensionError(`${what}: ${messageOf(error)}`);
 }
 
+function normalizedFingerprint(text) {
+  return String(text).replace(/:/g, '').toUpperCase();
+}
+
+/** The certificate in NSS's database with this SHA-256 fingerprint, or null. */
+function certByFingerprint(sha256Fingerprint) {
+  const wanted = normalizedFingerprint(sha256Fingerprint);
+  for (const cert of certDb().getCerts()) {
+    if (normalizedFingerprint(cert.sha256Fingerprint) === wanted) return cert;
+  }
+  return null;
+}
+
+function describe(cert) {
+  return {
+    subject: cert.subjectName,
+    issuer: cert.issuerName,
+    sha256Fingerprint: cert.sha256Fingerprint,
+    der: cert.getBase64DERString(),
+    builtInRoot: Boolean(cert.isBuiltInRoot),
+  };
+}
+
+/**
+ * NSS's verdict for one usage, local only (no OCSP fetch), at the current time: what Thunderbird
+ * itself checks before it signs (email signer) or encrypts to the certificate (email recipient).
+ */
+function verifyForUsage(cert, usage) {
+  return new Promise((resolve) => {
+    certDb().asyncVerifyCertAtTime(cert, usage, Ci.nsIX509CertDB.FLAG_LOCAL_ONLY, '', Math.floor(Date.now() / 1000), [], {
+      verifyCertFinished(errorCode, chain) {
+        if (!errorCode) {
+          resolve({ ok: true, errorCode: 0, errorName: '', errorMessage: '', chain: (chain || []).map(describe) });
+          return;
+        }
+        const errors = Cc['@mozilla.org/nss_errors_service;1'].getService(Ci.nsINSSErrorsService);
+        let errorName = '';
+        let errorMessage = '';
+        try {
+          if (errors.isNSSErrorCode(errorCode)) {
+            const xpcom = errors.getXPCOMFromNSSError(errorCode);
+            errorName = errors.getErrorName(xpcom);
+            errorMessage = errors.getErrorMessage(xpcom);
+          }
+        } catch {
+          // The numeric code still says what failed.
+        }
+        resolve({ ok: false, errorCode, errorName, errorMessage, chain: [] });
+      },
+    });
+  });
+}
+
 // Thunderbird looks this global up by the name in manifest.json's experiment_apis.
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- read by Thunderbird, not by this file
 var smimeStore = class extends ExtensionAPI {
@@ -77,12 +130,8 @@ var smimeStore = class extends ExtensionAPI {
           }
           try {
             // Found by fingerprint, so a same-address certificate from elsewhere is never picked.
-            const wanted = sha256Fingerprint.replace(/:/g, '').toUpperCase();
-            for (const cert of certDb().getCerts()) {
-              if (cert.sha256Fingerprint.replace(/:/g, '').toUpperCase() === wanted) {
-                return { dbKey: cert.dbKey, name: cert.displayName, email: cert.emailAddress || email };
-              }
-            }
+            const cert = certByFingerprint(sha256Fingerprint);
+            if (cert) return { dbKey: cert.dbKey, name: cert.displayName, email: cert.emailAddress || email };
           } catch (error) {
             rethrow('Looking up the imported certificate failed', error);
           }
@@ -113,6 +162,10 @@ var smimeStore = class extends ExtensionAPI {
               if (identity.getCharAttribute(`${use}_cert_dbkey`) === dbKey) {
                 identity.setCharAttribute(`${use}_cert_dbkey`, '');
                 identity.setUnicharAttribute(`${use}_cert_name`, '');
+                // Without the certificate, signing or encrypting by default would only make
+                // every send fail: switched off with it.
+                if (use === 'signing') identity.signMail = false;
+                else identity.encryptionPolicy = 0;
               }
             }
           } catch (error) {
@@ -126,11 +179,89 @@ var smimeStore = class extends ExtensionAPI {
             return {
               signingDbKey: identity.getCharAttribute('signing_cert_dbkey') || null,
               encryptionDbKey: identity.getCharAttribute('encryption_cert_dbkey') || null,
+              signMail: Boolean(identity.signMail),
+              encryptionPolicy: identity.encryptionPolicy,
             };
           } catch (error) {
             rethrow("Could not read the identity's certificates", error);
           }
           return null;
+        },
+
+        async verifyCertificate(dbKey) {
+          let cert = null;
+          try {
+            cert = certDb().findCertByDBKey(dbKey);
+          } catch (error) {
+            rethrow('Looking up the certificate failed', error);
+          }
+          if (!cert) throw new ExtensionError('The certificate is not in Thunderbird\'s certificate store');
+          try {
+            const [signing, encryption] = await Promise.all([
+              verifyForUsage(cert, Ci.nsIX509CertDB.verifyUsageEmailSigner),
+              verifyForUsage(cert, Ci.nsIX509CertDB.verifyUsageEmailRecipient),
+            ]);
+            return { signing, encryption };
+          } catch (error) {
+            rethrow('Verifying the certificate failed', error);
+          }
+          return null;
+        },
+
+        async findIssuerCandidates(derBase64) {
+          try {
+            const issuerName = certDb().constructX509FromBase64(derBase64).issuerName;
+            return [...certDb().getCerts()].filter((cert) => cert.subjectName === issuerName).map(describe);
+          } catch (error) {
+            rethrow('Searching the certificate store failed', error);
+          }
+          return [];
+        },
+
+        async addCaCertificates(derBase64List) {
+          try {
+            for (const der of derBase64List) {
+              const cert = certDb().constructX509FromBase64(der);
+              // Already there (e.g. from the PKCS#12): its trust stays as it is.
+              if (certByFingerprint(cert.sha256Fingerprint)) continue;
+              // No trust of their own: an intermediate is trusted only through its root.
+              certDb().addCertFromBase64(der, ',,');
+            }
+          } catch (error) {
+            rethrow('Adding the intermediate certificates failed', error);
+          }
+        },
+
+        async trustRootForEmail(derBase64, sha256Fingerprint) {
+          try {
+            const candidate = certDb().constructX509FromBase64(derBase64);
+            if (normalizedFingerprint(candidate.sha256Fingerprint) !== normalizedFingerprint(sha256Fingerprint)) {
+              throw new ExtensionError('The root certificate does not have the fingerprint the user approved');
+            }
+            if (candidate.subjectName !== candidate.issuerName) throw new ExtensionError('Not a root certificate (not self-issued)');
+            const existing = certByFingerprint(sha256Fingerprint);
+            if (!existing) {
+              // Trusted to issue mail certificates only ("C" in the e-mail field); nothing for TLS.
+              certDb().addCertFromBase64(derBase64, ',C,');
+              return;
+            }
+            // Keep its other trust (e.g. for TLS) as it was; add the e-mail trust.
+            const db = certDb();
+            const ssl = db.isCertTrusted(existing, Ci.nsIX509Cert.CA_CERT, Ci.nsIX509CertDB.TRUSTED_SSL);
+            db.setCertTrust(existing, Ci.nsIX509Cert.CA_CERT, (ssl ? Ci.nsIX509CertDB.TRUSTED_SSL : 0) | Ci.nsIX509CertDB.TRUSTED_EMAIL);
+          } catch (error) {
+            rethrow('Trusting the root for e-mail failed', error);
+          }
+        },
+
+        async setIdentitySendDefaults(identityId, signMail, encryptionPolicy) {
+          try {
+            const identity = identityById(identityId);
+            identity.signMail = signMail;
+            identity.encryptionPolicy = encryptionPolicy;
+          } catch (error) {
+            rethrow("Could not set the identity's signing and encryption defaults", error);
+          }
         },
       },
     };
