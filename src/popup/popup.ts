@@ -167,7 +167,7 @@ function renderEnrollment(e: EnrollmentView | undefined): void {
     }),
   );
   show('join-used', e.joinUsed !== undefined);
-  if (e.joinUsed !== undefined) text('join-used', t('popupJoinUsed', e.joinUsed));
+  if (e.joinUsed !== undefined) text('join-used', t('popupJoinUsed', t(`tokenJoin_${e.joinUsed}`)));
 
   show('enrollment-error', e.error !== undefined);
   if (e.error) {

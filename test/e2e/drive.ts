@@ -123,7 +123,72 @@ export const POPUP = {
   revokeReason: '#revoke-reason',
   revokeConfirm: '#revoke-confirm',
   status: '#status',
+  usability: '#usability',
+  trustQuestion: '#trust-question',
+  trustRootSubject: '#trust-root-subject',
+  trustRootFingerprint: '#trust-root-fingerprint',
+  trustAccept: '#trust-accept',
+  trustDecline: '#trust-decline',
+  signByDefault: '#sign-by-default',
+  encryptByDefault: '#encrypt-by-default',
 } as const;
+
+/** What the popup says Thunderbird can do with the installed certificate (`#usability[data-verdict]`). */
+export type Verdict = 'ready' | 'untrusted-root' | 'declined' | 'expired' | 'not-yet-valid' | 'unfit-usage' | 'revoked' | 'unknown';
+
+export interface ShownVerdict {
+  readonly verdict: Verdict;
+  /** The visible text of `#usability`. */
+  readonly text: string;
+}
+
+/** Waits until the popup shows a usability verdict (`accept` picks which; default any) and returns it. */
+export async function waitForVerdict(tb: Thunderbird, accept: (v: Verdict) => boolean = () => true, timeoutMs = 30_000): Promise<ShownVerdict> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ShownVerdict | null = null;
+  for (;;) {
+    last = await tb.popup<ShownVerdict | null>(`
+      const el = content.document.querySelector(arguments[0]);
+      if (!el || el.closest('[hidden]')) return null;
+      const verdict = el.getAttribute('data-verdict');
+      return verdict ? { verdict, text: el.textContent.trim() } : null;
+    `, [POPUP.usability]).catch(() => null);
+    if (last && accept(last.verdict)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`no fitting verdict in the popup after ${timeoutMs} ms (last: ${JSON.stringify(last)}); popup says: ${(await popupVisibleText(tb).catch(() => '?')).slice(0, 800)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The popup's text as drawn (hidden parts left out). */
+export async function popupVisibleText(tb: Thunderbird): Promise<string> {
+  return tb.popup<string>('return content.document.body.innerText;');
+}
+
+export interface TrustQuestion {
+  readonly subject: string;
+  /** SHA-256 of the root, as the popup shows it (hex with colons). */
+  readonly fingerprint: string;
+}
+
+/**
+ * Waits for the popup's question whether to trust the mailbox root for e-mail, reads the root's
+ * subject and fingerprint it shows, and answers it (`#trust-accept` / `#trust-decline`).
+ */
+export async function answerTrustQuestion(tb: Thunderbird, answer: 'accept' | 'decline', timeoutMs = 30_000): Promise<TrustQuestion> {
+  try {
+    await tb.waitInPopup('const q = content.document.querySelector(arguments[0]); return !!q && !q.closest("[hidden]");', timeoutMs, [POPUP.trustQuestion]);
+  } catch (error) {
+    throw new Error(`the popup never asked whether to trust the mailbox root; it says: ${(await popupVisibleText(tb).catch(() => '?')).slice(0, 800)}`, { cause: error });
+  }
+  const shown = await tb.popup<TrustQuestion>(`
+    const text = (s) => (content.document.querySelector(s)?.textContent ?? '').trim();
+    return { subject: text(arguments[0]), fingerprint: text(arguments[1]) };
+  `, [POPUP.trustRootSubject, POPUP.trustRootFingerprint]);
+  await tb.popupClick(answer === 'accept' ? POPUP.trustAccept : POPUP.trustDecline);
+  return shown;
+}
 
 export interface PopupStart {
   readonly email: string;

@@ -60,6 +60,11 @@ export interface ProfileOptions {
   readonly account?: MailAccount;
   /** A root certificate (PEM) the profile's NSS database trusts for TLS (e.g. the sandbox CA). */
   readonly trustedRootPem?: string;
+  /**
+   * A root certificate (PEM) the profile's NSS database trusts for e-mail (`,C,`), as Mozilla's
+   * store trusts an S/MIME root; the same PEM as `trustedRootPem` gets both (`C,C,`).
+   */
+  readonly emailRootPem?: string;
   readonly extraPrefs?: Readonly<Record<string, string | number | boolean>>;
 }
 
@@ -188,10 +193,16 @@ export function createProfile(options: ProfileOptions): Profile {
     const prefs = { ...basePrefs(downloadDir), ...(options.account ? accountPrefs(options.account) : {}), ...options.extraPrefs };
     writeFileSync(join(dir.path, 'user.js'), Object.entries(prefs).map(([k, v]) => prefLine(k, v)).join('\n') + '\n');
     execFileSync('certutil', ['-N', '--empty-password', '-d', `sql:${dir.path}`], { stdio: 'pipe' });
+    const sameRoot = options.emailRootPem !== undefined && options.emailRootPem.trim() === options.trustedRootPem?.trim();
     if (options.trustedRootPem !== undefined) {
       const pemPath = join(dir.path, 'trusted-root.pem');
       writeFileSync(pemPath, options.trustedRootPem);
-      execFileSync('certutil', ['-A', '-n', 'E2E trusted root', '-t', 'C,,', '-i', pemPath, '-d', `sql:${dir.path}`], { stdio: 'pipe' });
+      execFileSync('certutil', ['-A', '-n', 'E2E trusted root', '-t', sameRoot ? 'C,C,' : 'C,,', '-i', pemPath, '-d', `sql:${dir.path}`], { stdio: 'pipe' });
+    }
+    if (options.emailRootPem !== undefined && !sameRoot) {
+      const pemPath = join(dir.path, 'email-root.pem');
+      writeFileSync(pemPath, options.emailRootPem);
+      execFileSync('certutil', ['-A', '-n', 'E2E e-mail root', '-t', ',C,', '-i', pemPath, '-d', `sql:${dir.path}`], { stdio: 'pipe' });
     }
     return { path: dir.path, downloadDir, account: options.account, remove: () => {
       dir.remove();
