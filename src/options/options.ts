@@ -20,6 +20,32 @@ const input = (id: string): HTMLInputElement => el<HTMLInputElement>(id);
 const select = (id: string): HTMLSelectElement => el<HTMLSelectElement>(id);
 const area = (id: string): HTMLTextAreaElement => el<HTMLTextAreaElement>(id);
 
+/** The label of each setting the page edits, to name the ones validation dropped. */
+const SETTING_LABELS: Partial<Record<keyof Settings, string>> = {
+  directoryUrl: 'optionsDirectoryUrl',
+  eabKeyId: 'optionsEabKeyId',
+  eabHmacKey: 'optionsEabHmacKey',
+  tokenJoin: 'optionsTokenJoin',
+  keyType: 'optionsKeyType',
+  usage: 'optionsUsage',
+  askBeforeReplying: 'optionsAskBeforeReplying',
+  postChallengeAfterSeconds: 'optionsPostAfter',
+  validationTimeoutMinutes: 'optionsValidationTimeout',
+  dohUrl: 'optionsDohUrl',
+  trustedAuthservIds: 'optionsTrustedAuthserv',
+  smimeTrustAnchors: 'optionsTrustAnchors',
+  keepKey: 'optionsKeepKey',
+  debugLog: 'optionsDebugLog',
+  trustedMailRoots: 'optionsTrustedMailRoots',
+  signByDefault: 'optionsSignByDefault',
+  encryptByDefault: 'optionsEncryptByDefault',
+};
+
+function settingName(key: keyof Settings): string {
+  const label = SETTING_LABELS[key];
+  return label === undefined ? key : t(label);
+}
+
 function lines(text: string): string[] {
   return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
 }
@@ -45,6 +71,9 @@ function fill(settings: Settings): void {
   area('trust-anchors').value = settings.smimeTrustAnchors.join('\n');
   input('keep-key').checked = settings.keepKey;
   input('debug-log').checked = settings.debugLog;
+  area('trusted-mail-roots').value = settings.trustedMailRoots.join('\n');
+  input('sign-by-default').checked = settings.signByDefault;
+  input('encrypt-by-default').checked = settings.encryptByDefault;
 }
 
 function read(): Record<keyof Settings, unknown> {
@@ -63,6 +92,9 @@ function read(): Record<keyof Settings, unknown> {
     smimeTrustAnchors: pemBlocks(area('trust-anchors').value),
     keepKey: input('keep-key').checked,
     debugLog: input('debug-log').checked,
+    trustedMailRoots: lines(area('trusted-mail-roots').value),
+    signByDefault: input('sign-by-default').checked,
+    encryptByDefault: input('encrypt-by-default').checked,
   };
 }
 
@@ -108,7 +140,7 @@ function main(): void {
     const valid = validSettings(wanted);
     const dropped = SETTING_KEYS.filter((key) => !(key in valid));
     void messenger.storage.local.set({ [KEYS.settings]: valid }).then(() => {
-      el('saved').textContent = dropped.length === 0 ? t('optionsSaved') : t('optionsInvalid', dropped.join(', '));
+      el('saved').textContent = dropped.length === 0 ? t('optionsSaved') : t('optionsInvalid', dropped.map(settingName).join(', '));
     });
   });
   void load();
