@@ -7,6 +7,7 @@
  * Certificates are read only for their names (./x509.ts); nothing here verifies a chain
  * (the CA is trusted for what it issues; the caller checks the end-entity certificate against its key).
  */
+import { base64Decode } from '../shared/encoding';
 import { postAsGet, type AcmeContext } from './context';
 import { AcmeProtocolError, type RequestInfo } from './errors';
 import type { AcmeResponse } from './http';
@@ -19,13 +20,6 @@ export const PEM_CHAIN_TYPE = 'application/pem-certificate-chain';
 /** A chain is short; more blocks than this is a server out of control. */
 const MAX_CHAIN_LENGTH = 20;
 
-function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
 /**
  * The DER certificates of a `application/pem-certificate-chain` body (RFC 8555 §9.1): one or more
  * CERTIFICATE blocks, nothing else but whitespace between them.
@@ -36,9 +30,11 @@ export function parsePemChain(text: string, request?: RequestInfo): Uint8Array<A
   let last = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (text.slice(last, m.index).trim() !== '') throw new AcmeProtocolError('invalid-field', 'the PEM chain holds text between certificates', request);
-    const body = (m[1] ?? '').replace(/[\r\n]/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) throw new AcmeProtocolError('invalid-field', 'a PEM certificate is not valid base64', request);
-    certificates.push(base64ToBytes(body));
+    try {
+      certificates.push(base64Decode((m[1] ?? '').replace(/[\r\n]/g, '')));
+    } catch (error) {
+      throw new AcmeProtocolError('invalid-field', 'a PEM certificate is not valid base64', request, undefined, { cause: error });
+    }
     last = re.lastIndex;
     if (certificates.length > MAX_CHAIN_LENGTH) throw new AcmeProtocolError('invalid-field', `the PEM chain holds more than ${MAX_CHAIN_LENGTH} certificates`, request);
   }

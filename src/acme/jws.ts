@@ -5,7 +5,7 @@
  *
  * Internal wire module: callers go through the client, never build JWS themselves.
  */
-import { base64UrlDecode, base64UrlEncode, utf8 } from '../shared/base64url';
+import { base64UrlDecode, base64UrlEncode, utf8 } from '../shared/encoding';
 import { AcmeUsageError } from './errors';
 import { signParams, type SigningKey } from './keys';
 

@@ -6,23 +6,25 @@
  * including a leading zero byte when the high bit is set).
  * The `replaces` field of newOrder (§5) takes this certID: see NewOrderOptions.replaces.
  */
-import { base64UrlEncode } from '../shared/base64url';
+import { base64UrlEncode, hexToBytes } from '../shared/encoding';
 import type { AcmeContext } from './context';
 import { AcmeUsageError } from './errors';
 import { parseRenewalInfo } from './parse';
 import type { RenewalInfo } from './types';
 import { readCertificateNames } from './x509';
 
-function hexToBytes(hex: string): Uint8Array {
-  const clean = hex.length % 2 === 0 ? hex : `0${hex}`;
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  return out;
+/** Hex digits as bytes; an odd count gets its leading zero (a serial written as a number). */
+function hexOctets(hex: string): Uint8Array {
+  try {
+    return hexToBytes(hex.length % 2 === 0 ? hex : `0${hex}`);
+  } catch (error) {
+    throw new AcmeUsageError(`"${hex.slice(0, 80)}" is not hex`, undefined, { cause: error });
+  }
 }
 
 /** RFC 9773 §4.1 from the two parts, given as hex (the serial as its DER content octets). */
 export function certIdFromParts(authorityKeyIdHex: string, serialHex: string): string {
-  return `${base64UrlEncode(hexToBytes(authorityKeyIdHex))}.${base64UrlEncode(hexToBytes(serialHex))}`;
+  return `${base64UrlEncode(hexOctets(authorityKeyIdHex))}.${base64UrlEncode(hexOctets(serialHex))}`;
 }
 
 /** RFC 9773 §4.1: the certID of a DER certificate. It must carry an AKI keyIdentifier. */

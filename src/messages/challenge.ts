@@ -9,7 +9,7 @@
 import { parseAddressList, AddressParseError, type Mailbox } from './address';
 import { refusal, type Refusal } from './reasons';
 import { decodedValue, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
-import { base64UrlDecode } from '../shared/base64url';
+import { base64UrlDecode } from '../shared/encoding';
 
 /** RFC 8823 §3.1: token-part1 "MUST contain at least 128 bits of entropy". */
 export const MIN_TOKEN_BYTES = 16;

@@ -23,7 +23,7 @@
 import type { TxtResolver } from './dns';
 import { compact, parseTagList, TagListError, type Tag } from './dkim-tags';
 import { relaxedBody, relaxedHeader, simpleBody, simpleHeader, type Canonicalization } from './dkim-canon';
-import { binaryToBytes } from './rfc2047';
+import { base64Decode, binaryToBytes } from '../shared/encoding';
 import type { HeaderField, ParsedMessage } from './rfc5322';
 
 /** RFC 8601 §2.7.1 result values for the `dkim` method. */
@@ -95,24 +95,13 @@ interface SignatureFacts {
   signature: string | null;
 }
 
+/** A base64 tag value (b=, bh=, p=; RFC 6376 §3.5) with its folding whitespace removed; null when it is not base64. */
 function base64ToBytes(text: string): Uint8Array<ArrayBuffer> | null {
-  const clean = compact(text);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) return null;
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const body = clean.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < body.length; i++) {
-    acc = ((acc << 6) | alphabet.indexOf(body[i]!)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+  try {
+    return base64Decode(compact(text));
+  } catch {
+    return null;
   }
-  return out;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,6 +1,6 @@
 /**
  * The little of MIME (RFC 2045, RFC 2046) that S/MIME checking needs: Content-Type with its
- * parameters, multipart splitting that keeps each part byte-exact, base64 bodies.
+ * parameters, multipart splitting that keeps each part byte-exact (base64 bodies: ../shared/encoding.ts).
  *
  * Deviations: RFC 2231 parameter continuations are not joined (S/MIME parameters are short);
  * nested multiparts are not descended (the signature must be on the top-level entity).
@@ -69,21 +69,3 @@ export function splitMultipart(body: string, boundary: string): string[] {
   }
 }
 
-/** Decodes base64 (RFC 2045 §6.8), ignoring line breaks and other characters outside the alphabet. */
-export function decodeBase64Body(text: string): Uint8Array<ArrayBuffer> {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const clean = text.replace(/[^A-Za-z0-9+/]/g, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    acc = ((acc << 6) | alphabet.indexOf(clean[i]!)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out;
-}

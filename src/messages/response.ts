@@ -8,7 +8,7 @@
  * joining is the default. `joinsAgree` tells the UI whether the choice mattered for this token.
  */
 import type { ChallengeMail } from './challenge';
-import { base64UrlDecode, base64UrlEncode, utf8 } from '../shared/base64url';
+import { base64UrlDecode, base64UrlEncode, utf8 } from '../shared/encoding';
 
 export type JoinMode = 'string' | 'bytes';
 

@@ -7,26 +7,12 @@
  * ("charset*lang") is accepted and dropped. An unknown charset leaves the word undecoded.
  */
 
+import { base64Decode, binaryToBytes } from '../shared/encoding';
+
 const ENCODED_WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
 // Whitespace between two adjacent encoded-words is not part of the text (RFC 2047 §6.2).
 const BETWEEN_WORDS = /(\?=)[ \t\r\n]+(?==\?[^?\s]+\?[BbQq]\?)/g;
 
-/** Maps a "binary string" (one char per byte) to bytes. */
-export function binaryToBytes(text: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
-}
-
-/** Maps bytes to a "binary string" (one char per byte), chunked to stay under the argument limit. */
-export function bytesToBinary(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    // fromCharCode takes a typed array as its argument list: no intermediate array.
-    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
-  }
-  return out;
-}
 
 /** Interprets raw 8-bit header bytes as UTF-8 (RFC 6532), replacing invalid sequences. */
 export function binaryToUtf8(text: string): string {
@@ -41,23 +27,13 @@ export function binaryToUtf8(text: string): string {
   return ascii ? text : new TextDecoder('utf-8').decode(binaryToBytes(text));
 }
 
+/** The "B" encoding (RFC 2047 §4.1): base64, lenient about padding as mailers are; null when unreadable. */
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
-  const clean = text.replace(/=+$/, '');
-  if (!/^[A-Za-z0-9+/]*$/.test(clean) || clean.length % 4 === 1) return null;
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (const ch of clean) {
-    acc = ((acc << 6) | alphabet.indexOf(ch)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+  try {
+    return base64Decode(text.replace(/=+$/, ''), { padding: 'forbidden' });
+  } catch {
+    return null;
   }
-  return out;
 }
 
 function decodeQ(text: string): Uint8Array<ArrayBuffer> {

@@ -14,7 +14,8 @@
  * - A header line without a colon makes the whole message malformed (RFC 5322 §2.2) instead of
  *   being skipped: silently skipping it is how parser differentials hide a second `From`.
  */
-import { bytesToBinary, decodeEncodedWords } from './rfc2047';
+import { decodeEncodedWords } from './rfc2047';
+import { bytesToBinary } from '../shared/encoding';
 import type { RefusalReason } from './reasons';
 
 /**

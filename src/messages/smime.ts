@@ -18,8 +18,8 @@
  */
 import * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
-import { contentTypeOf, decodeBase64Body, splitMultipart, MimeError } from './mime';
-import { binaryToBytes, bytesToBinary } from './rfc2047';
+import { contentTypeOf, splitMultipart, MimeError } from './mime';
+import { base64DecodeMime, binaryToBytes, bytesToBinary } from '../shared/encoding';
 import { MessageParseError, parseMessage, type ParsedMessage } from './rfc5322';
 
 export type SmimeResult =
@@ -80,7 +80,7 @@ export async function parseTrustAnchors(anchors: readonly (string | Uint8Array)[
   const out: Pkijs.Certificate[] = [];
   for (const anchor of anchors) {
     if (typeof anchor === 'string') {
-      for (const m of anchor.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) out.push(parseDerCertificate(libs, decodeBase64Body(m[1]!)));
+      for (const m of anchor.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) out.push(parseDerCertificate(libs, base64DecodeMime(m[1]!)));
     } else out.push(parseDerCertificate(libs, anchor));
   }
   return out;
@@ -124,11 +124,11 @@ export async function verifySmime(message: ParsedMessage, options: SmimeOptions)
       if (parts.length !== 2) return { status: 'invalid', reason: `multipart/signed has ${parts.length} parts, not 2` };
       detached = parts[0]!;
       const signaturePart = parseMessage(parts[1]!);
-      cmsDer = decodeBase64Body(signaturePart.body);
+      cmsDer = base64DecodeMime(signaturePart.body);
     } else if (type.mediaType === 'application/pkcs7-mime' || type.mediaType === 'application/x-pkcs7-mime') {
       const smimeType = (type.params['smime-type'] ?? '').toLowerCase();
       if (smimeType !== 'signed-data') return { status: 'none' };
-      cmsDer = decodeBase64Body(message.body);
+      cmsDer = base64DecodeMime(message.body);
     } else return { status: 'none' };
   } catch (error) {
     if (error instanceof MimeError || error instanceof MessageParseError) return { status: 'invalid', reason: error.message };

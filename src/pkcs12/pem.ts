@@ -2,6 +2,7 @@
  * PEM (RFC 7468): the textual encoding of keys, CSRs and certificates.
  * Strict on labels and base64, lax on line length and surrounding text, as RFC 7468 §2 allows.
  */
+import { base64Decode, base64Encode } from '../shared/encoding';
 
 export class PemError extends Error {
   override readonly name = 'PemError';
@@ -12,24 +13,18 @@ export interface PemBlock {
   readonly der: Uint8Array<ArrayBuffer>;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new PemError('PEM body is not valid base64');
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
+  try {
+    return base64Decode(text);
+  } catch (error) {
+    throw new PemError('PEM body is not valid base64', { cause: error });
+  }
 }
 
 /** Encodes DER as PEM with 64-character lines (RFC 7468 §2, the strict form). */
 export function pemEncode(label: string, der: Uint8Array): string {
   if (!/^[A-Z0-9 ]+$/.test(label)) throw new PemError(`invalid PEM label "${label}"`);
-  const body = toBase64(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  const body = base64Encode(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 

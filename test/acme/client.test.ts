@@ -11,7 +11,7 @@ import {
   RevocationReasons,
   type AccountKey,
 } from '../../src/acme';
-import { base64UrlDecode, base64UrlEncode } from '../../src/shared/base64url';
+import { base64UrlDecode, base64UrlEncode } from '../../src/shared/encoding';
 import { BASE, FakeAcme, FakeClock, fixture, verifyJws } from './fake-acme';
 
 const crypto = webcrypto as unknown as Crypto;

@@ -11,7 +11,7 @@ import {
   type JwsAlgorithm,
 } from '../../src/acme';
 import { signJws } from '../../src/acme/jws';
-import { base64UrlDecode } from '../../src/shared/base64url';
+import { base64UrlDecode } from '../../src/shared/encoding';
 import { verifyJws } from './fake-acme';
 
 const crypto = webcrypto as unknown as Crypto;

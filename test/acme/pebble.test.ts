@@ -31,7 +31,7 @@ import { Certificate } from 'pkijs';
 function parseCertificate(der: Uint8Array): Certificate {
   return new Certificate({ schema: fromBER(der).result });
 }
-import { base64UrlEncode } from '../../src/shared/base64url';
+import { base64UrlEncode } from '../../src/shared/encoding';
 import { startPebble, type Pebble } from '../helpers/pebble';
 
 const crypto = webcrypto as unknown as Crypto;
