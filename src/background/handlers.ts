@@ -2,7 +2,8 @@
  * Answers the popup's requests (src/enroll/protocol.ts). No `messenger` here: the context is
  * passed in, so test/addon drives it with fakes.
  */
-import { EnrollRequestError, type Enroller } from '../enroll/machine';
+import type { Enroller } from '../enroll/enroller';
+import { EnrollRequestError } from '../enroll/errors';
 import { PortError, type AcmePort, type DownloadPort, type KeyPort } from '../enroll/ports';
 import { enrollmentView, type ErrorValue, type IdentityView, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
 import type { Settings } from '../enroll/settings';

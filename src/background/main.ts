@@ -6,7 +6,7 @@
 import { createAcmeAdapter } from '../enroll/adapters/acme';
 import { createKeysAdapter } from '../enroll/adapters/keys';
 import { createMailCheckAdapter } from '../enroll/adapters/mail-check';
-import { Enroller } from '../enroll/machine';
+import { Enroller } from '../enroll/enroller';
 import { migrate } from '../enroll/migrations';
 import { isEnvelope, type IdentityView } from '../enroll/protocol';
 import { effectiveSettings, type Settings } from '../enroll/settings';

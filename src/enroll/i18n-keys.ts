@@ -5,7 +5,7 @@
  */
 import type { NoticeKind } from './ports';
 import type { ErrorCode, Step } from './state';
-import type { RequestErrorCode } from './machine';
+import type { RequestErrorCode } from './errors';
 
 const safe = (code: string): string => code.replace(/[^A-Za-z0-9_]/g, '_');
 

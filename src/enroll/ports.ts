@@ -4,17 +4,21 @@
  * Each port says what the flow needs, in the flow's words; the adapters translate from
  * src/acme, src/messages, src/pkcs12 and messenger.*.
  */
+import type { RefusalReason } from '../messages/reasons';
 
-/** Key types the add-on offers (DESIGN.md: RSA ≥ 2048, ECDSA P-256/P-384). */
+/** Key types the add-on offers: RSA of at least 2048 bits, ECDSA P-256/P-384 (docs/ARCHITECTURE.md). */
 export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384';
 export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384'];
 
-/** What the certificate is for; it picks the CSR's keyUsage (DESIGN.md, RFC 8823 §3.3). */
+/** What the certificate is for; it picks the CSR's keyUsage (RFC 8823 §3.3, RFC 8550 §4.4.2). */
 export type Usage = 'sign' | 'encrypt' | 'both';
 export const USAGES: readonly Usage[] = ['sign', 'encrypt', 'both'];
 
-/** How token-part1 and token-part2 are joined (DESIGN.md: the RFC is ambiguous, servers disagree). */
+/** How token-part1 and token-part2 are joined: RFC 8823 §3.1 is ambiguous and servers disagree (docs/ARCHITECTURE.md). */
 export type TokenJoin = 'string' | 'bytes';
+
+/** Why src/messages refused a mail (src/messages/reasons.ts); the flow adds its own codes (./vocabulary.ts). */
+export type { RefusalReason };
 
 /** RFC 8555 §6.7 problem document as the UI needs it: kept whole, never flattened to a string. */
 export interface ProblemInfo {
@@ -142,7 +146,7 @@ export interface AcmePort {
 
 /** A new mail as the flow first sees it: enough for the cheap pre-filter. */
 export interface MailRef {
-  /** Thunderbird's message id: valid only in this session (DESIGN.md). */
+  /** Thunderbird's message id: valid only in this session (it changes when Thunderbird restarts). */
   readonly id: number;
   /** The Message-ID header: stable across restarts, the key that stops a second reply. */
   readonly headerMessageId: string;
@@ -152,7 +156,7 @@ export interface MailRef {
   readonly folder?: string;
 }
 
-/** What the pending challenge expects of its mail (RFC 8823 §3, DESIGN.md checklist). */
+/** What the pending challenge expects of its mail (RFC 8823 §3; the checklist is in docs/SECURITY.md). */
 export interface ChallengeExpectation {
   /** The identity's address: the challenge mail's To. */
   readonly email: string;
@@ -173,7 +177,7 @@ export interface MailCheckAnswer {
   readonly replySubject: string;
   /** The armoured text/plain body. */
   readonly body: string;
-  /** How the token halves were joined, for the UI (DESIGN.md asks to say it). */
+  /** How the token halves were joined, shown in the UI (servers disagree on the join). */
   readonly joinUsed: TokenJoin;
   /** What made the mail authentic, for the popup (e.g. "DKIM d=ca.example"). */
   readonly authenticity: string;
@@ -182,7 +186,7 @@ export interface MailCheckAnswer {
 export interface MailRefusal {
   readonly verdict: 'refuse';
   /** Codes of src/messages/reasons.ts; each has a translated sentence. */
-  readonly reasons: readonly string[];
+  readonly reasons: readonly RefusalReason[];
   /** The human sentence of the first reason, in English, for logs. */
   readonly detail: string;
 }

@@ -15,7 +15,7 @@ export interface Settings {
   readonly askBeforeReplying: boolean;
   readonly dohUrl: string;
   readonly trustedAuthservIds: readonly string[];
-  /** Seconds to wait for the challenge mail before POSTing to the challenge first (DESIGN.md timing). */
+  /** Seconds to wait for the challenge mail before POSTing to the challenge first (docs/ARCHITECTURE.md, "When the CA sends the challenge mail"). */
   readonly postChallengeAfterSeconds: number;
   /** How long the CA may take to validate before the enrollment is given up, in minutes. */
   readonly validationTimeoutMinutes: number;
@@ -40,7 +40,7 @@ export const DEFAULT_SETTINGS: Settings = {
   askBeforeReplying: false,
   dohUrl: 'https://cloudflare-dns.com/dns-query',
   trustedAuthservIds: [],
-  // DESIGN.md: one CA gives up seconds after the POST, another only mails after it: wait
+  // docs/ARCHITECTURE.md: one CA gives up seconds after the POST, another only mails after it: wait
   // generously for the mail before POSTing first.
   postChallengeAfterSeconds: 120,
   validationTimeoutMinutes: 30,

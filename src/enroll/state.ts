@@ -7,6 +7,7 @@
  * the passphrase itself only in storage.session. Nothing here is a secret in the clear.
  */
 import type { KeyType, ProblemInfo, RevocationReason, TokenJoin, Usage } from './ports';
+import type { RefusalCode } from './vocabulary';
 
 export const SCHEMA_VERSION = 1;
 
@@ -75,13 +76,13 @@ export interface HistoryEntry {
   readonly note?: string;
 }
 
-/** A challenge mail that was not answered, and why (codes of src/messages/reasons.ts). */
+/** A challenge mail that was not answered, and why (codes of src/messages/reasons.ts and the flow's own). */
 export interface Refusal {
   readonly headerMessageId: string;
   readonly subject: string;
   readonly author: string;
   readonly at: number;
-  readonly reasons: readonly string[];
+  readonly reasons: readonly RefusalCode[];
   readonly detail: string;
   /**
    * The check could not finish (every reason temperror-class, e.g. the DNS-over-HTTPS resolver

@@ -5,7 +5,7 @@
  * certificate record now happens under that identity's certificate lock.
  */
 import { describe, expect, it } from 'vitest';
-import type { Enroller } from '../../src/enroll/machine';
+import type { Enroller } from '../../src/enroll/enroller';
 import type { RenewalWindow } from '../../src/enroll/ports';
 import { DAY, World, challengeMail } from './fakes';
 

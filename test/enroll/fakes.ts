@@ -21,13 +21,14 @@ import {
   type NoticeKind,
   type OrderInfo,
   type ReplyPort,
+  type RefusalReason,
   type ReplyRequest,
   type RevocationReason,
   type StoragePort,
   type TokenJoin,
   type Usage,
 } from '../../src/enroll/ports';
-import { Enroller, type EnrollerDeps } from '../../src/enroll/machine';
+import { Enroller, type EnrollerDeps } from '../../src/enroll/enroller';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/enroll/settings';
 
 export const DIRECTORY = 'https://ca.test/directory';
@@ -172,7 +173,7 @@ export class FakeAcme implements AcmePort {
 export interface FakeMail extends MailRef {
   readonly to: string;
   /** What the fake checker decides for this mail. */
-  readonly verdict: 'answer' | readonly string[];
+  readonly verdict: 'answer' | readonly RefusalReason[];
 }
 
 let mailCounter = 0;

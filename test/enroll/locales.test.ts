@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { REFUSAL_REASONS } from '../../src/messages/reasons';
-import { FLOW_REFUSAL_REASONS, REQUEST_ERROR_CODES } from '../../src/enroll/machine';
+import { REQUEST_ERROR_CODES } from '../../src/enroll/errors';
+import { FLOW_REFUSAL_REASONS } from '../../src/enroll/vocabulary';
 import { ERROR_CODES, STEPS } from '../../src/enroll/state';
 import { NOTICE_KINDS, USAGES } from '../../src/enroll/ports';
 import { errorKey, noticeBodyKey, noticeTitleKey, refusalKey, requestErrorKey, stepKey } from '../../src/enroll/i18n-keys';

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PortError } from '../../src/enroll/ports';
-import { EnrollRequestError, MAX_ATTEMPTS, POST_AFTER_REPLY_MS, dueAt, isTemporaryRefusal, type Enroller } from '../../src/enroll/machine';
+import type { Enroller } from '../../src/enroll/enroller';
+import { EnrollRequestError } from '../../src/enroll/errors';
+import { isTemporaryRefusal } from '../../src/enroll/records';
+import { MAX_ATTEMPTS, POST_AFTER_REPLY_MS, dueAt } from '../../src/enroll/schedule';
 import { KEYS, type Enrollment } from '../../src/enroll/state';
 import { CA_FROM, DAY, World, challengeMail, type FakeMail } from './fakes';
 
@@ -343,7 +346,7 @@ describe('enrollment: a check that could not finish (finding 3, dkim-temperror)'
     const mail = { ...challengeMail(ALICE.email), date: world.now };
     world.mailbox.mails.push(mail);
     const record = await stored(world, e.id);
-    const old = { headerMessageId: mail.headerMessageId, subject: mail.subject, author: mail.author, at: world.now, reasons: ['dkim-temperror'], detail: 'try again later' };
+    const old = { headerMessageId: mail.headerMessageId, subject: mail.subject, author: mail.author, at: world.now, reasons: ['dkim-temperror' as const], detail: 'try again later' };
     await world.storage.set({ [KEYS.enrollment(e.id)]: { ...record, refusals: [old] } });
     expect(isTemporaryRefusal(old)).toBe(true);
     await world.enroller().resumeAll();

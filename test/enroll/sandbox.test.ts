@@ -12,7 +12,7 @@ import { readInbox, sendReply, type InboxMessage } from '../sandbox/mailbox';
 import { createAcmeAdapter, type AccountStore, type StoredAccount } from '../../src/enroll/adapters/acme';
 import { createKeysAdapter } from '../../src/enroll/adapters/keys';
 import { createMailCheckAdapter } from '../../src/enroll/adapters/mail-check';
-import { Enroller } from '../../src/enroll/machine';
+import { Enroller } from '../../src/enroll/enroller';
 import type { InstalledCertificate, MailboxPort, MailRef, ReplyPort, Usage } from '../../src/enroll/ports';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/enroll/settings';
 import { isTerminal, type Enrollment } from '../../src/enroll/state';

@@ -115,7 +115,7 @@ async function play(seed: number): Promise<Outcome> {
   // The add-on's defaults for when to POST first (the forgery suites wait longer on purpose).
   const w = new FlowWorld({ challenge: SETUP, zone: () => ctx.zone, now: t0, acme: faulty(ca, random, rate, log), settings: { postChallengeAfterSeconds: DEFAULT_SETTINGS.postChallengeAfterSeconds } });
   const deps = { ...w.deps(), reply };
-  const { Enroller } = await import('../../src/enroll/machine');
+  const { Enroller } = await import('../../src/enroll/enroller');
   let enroller = new Enroller(deps);
   let keyLostEarly = false;
   const watch = (): void => {

@@ -9,7 +9,7 @@
  * Test-only: nothing here is used by the add-on.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import { Enroller, type EnrollerDeps } from '../../src/enroll/machine';
+import { Enroller, type EnrollerDeps } from '../../src/enroll/enroller';
 import { createMailCheckAdapter } from '../../src/enroll/adapters/mail-check';
 import {
   type AccountRequest,

@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REFUSAL_REASONS } from '../../src/messages/reasons';
-import { MAX_REFUSALS, type Enroller } from '../../src/enroll/machine';
+import type { Enroller } from '../../src/enroll/enroller';
+import { MAX_REFUSALS } from '../../src/enroll/records';
 import type { Enrollment } from '../../src/enroll/state';
 import {
   CA_FROM,

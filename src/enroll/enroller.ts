@@ -1,0 +1,288 @@
+/**
+ * The enrollment flow's request API: what the background (alarms, mail events, the popup's
+ * requests) and the command line ask of it. ACME order (RFC 8555 §7.4) → email-reply-00
+ * challenge (RFC 8823 §3) → finalize → download → PKCS#12 → install, persisted after every
+ * transition so that a background stopped at any moment resumes from the stored URLs.
+ *
+ * This file only takes the right lock and hands over; each step and each rule has its own file
+ * (docs/ARCHITECTURE.md maps them). Invariants, each covered by test/enroll:
+ * - one reply per challenge (./steps/reply.ts);
+ * - a mail that fails any check is never answered, and the refusal is kept with its reasons
+ *   (./mail/decision.ts, the answer rule);
+ * - no candidate mail is lost to a check that could not finish (./mail/intake.ts);
+ * - the certificate key exists only as encrypted PKCS#8 in storage, and is removed after
+ *   installation unless the user chose to keep it; the passphrase lives only in the session;
+ * - reply first, then POST to the challenge; POST first only after the configured wait with no
+ *   mail (./steps/await-mail.ts);
+ * - polling honours Retry-After; transient failures are retried with back-off, then reported
+ *   (./schedule.ts).
+ *
+ * Every operation on one enrollment runs under that enrollment's lock, and every write of a
+ * certificate record under the identity's certificate lock (./lock.ts), so a mail event, a timer
+ * and a popup request never interleave on one record; different enrollments proceed independently.
+ */
+import { revoke } from './certificates/revocation';
+import { declineRoot, recheck, setSendDefaults, trustRoot } from './certificates/usability';
+import { checkRenewals, renewalRequest } from './certificates/renewal';
+import type { EnrollerDeps } from './deps';
+import { bytesToBase64 } from './encoding';
+import { EnrollRequestError, messageOf } from './errors';
+import { Flow } from './flow';
+import { LOCK } from './lock';
+import { challengeLikeMail, newMail } from './mail/intake';
+import type { KeyType, MailRef, RevocationReason, Usage } from './ports';
+import { SCAN_MARGIN_MS, dueAt } from './schedule';
+import { KEYS, SCHEMA_VERSION, isTerminal, type CertificateRecord, type Enrollment } from './state';
+import { run } from './steps/run';
+import { declineReply, sentElsewhere, sendReply } from './steps/reply';
+import { listCertificates, listEnrollments, loadCertificate } from './store';
+
+export type { EnrollerDeps } from './deps';
+
+export interface StartRequest {
+  readonly identityId: string;
+  readonly email: string;
+  readonly keyType?: KeyType;
+  readonly usage?: Usage;
+  /** Absent: the flow generates one and returns it, to be shown once. */
+  readonly passphrase?: string;
+  readonly termsAgreed: boolean;
+  readonly keepKey?: boolean;
+  readonly replaces?: string;
+}
+
+export interface Started {
+  readonly enrollment: Enrollment;
+  /** The passphrase the flow made, when none was given: shown once, never stored. */
+  readonly generatedPassphrase?: string;
+}
+
+export class Enroller {
+  private readonly flow: Flow;
+
+  constructor(deps: EnrollerDeps) {
+    this.flow = new Flow(deps);
+  }
+
+  private get deps(): EnrollerDeps {
+    return this.flow.deps;
+  }
+
+  // ---------------------------------------------------------------- starting
+
+  /**
+   * Records a new enrollment: key and CSR are made first, so that nothing after this needs the
+   * passphrase until installation. Returns the record and, when the flow made the passphrase,
+   * that passphrase (to be shown once). Under the identity's lock: two requests at once cannot
+   * both pass the "one running enrollment per identity" check.
+   */
+  start(request: StartRequest): Promise<Started> {
+    return this.flow.locks.run(LOCK.identity(request.identityId), () => this.startUnlocked(request));
+  }
+
+  private async startUnlocked(request: StartRequest): Promise<Started> {
+    const settings = await this.deps.settings();
+    if (settings.directoryUrl === '') throw new EnrollRequestError('noDirectory', 'No certificate authority is configured.');
+    const active = (await this.list()).find((e) => e.identityId === request.identityId && !isTerminal(e.step));
+    if (active) throw new EnrollRequestError('busy', `An enrollment for ${request.email} is already running.`);
+    const passphrase = request.passphrase ?? this.deps.keys.generatePassphrase();
+    if (passphrase.length < 8) throw new EnrollRequestError('weakPassphrase', 'The passphrase must have at least 8 characters.');
+    const keyType = request.keyType ?? settings.keyType;
+    const usage = request.usage ?? settings.usage;
+    const key = await this.deps.keys.generate(request.email, keyType, usage, passphrase);
+    const now = this.flow.now();
+    const preexistingMail = await challengeLikeMail(this.flow, now - SCAN_MARGIN_MS);
+    const id = this.deps.randomId();
+    const base: Enrollment = {
+      schema: SCHEMA_VERSION,
+      id,
+      identityId: request.identityId,
+      email: request.email,
+      directoryUrl: settings.directoryUrl,
+      keyType,
+      usage,
+      tokenJoin: settings.tokenJoin,
+      keepKey: request.keepKey ?? settings.keepKey,
+      termsAgreed: request.termsAgreed,
+      createdAt: now,
+      step: 'new',
+      history: [{ step: 'new', at: now }],
+      attempts: 0,
+      challengePosted: false,
+      refusals: [],
+      csr: bytesToBase64(key.csrDer),
+      encryptedKey: bytesToBase64(key.encryptedKey),
+      preexistingMail,
+    };
+    const enrollment = request.replaces === undefined ? base : { ...base, replaces: request.replaces };
+    // The passphrase first: a record without it in the session would ask for it again at install.
+    await this.deps.session.set({ [KEYS.passphrase(id)]: passphrase });
+    await this.flow.save(enrollment);
+    this.deps.log.debug(`enrollment ${id} for ${request.email} recorded (${keyType}, ${usage})`);
+    return request.passphrase === undefined ? { enrollment, generatedPassphrase: passphrase } : { enrollment };
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Runs an enrollment as far as it can go now. */
+  advance(id: string): Promise<Enrollment> {
+    return this.flow.withEnrollment(id, async () => run(this.flow, await this.flow.load(id)));
+  }
+
+  /** On start-up and wake-up: every unfinished enrollment continues from its stored step. */
+  async resumeAll(): Promise<void> {
+    const active = (await this.list()).filter((e) => !isTerminal(e.step));
+    await Promise.all(
+      active.map((e) =>
+        this.advance(e.id).catch((error: unknown) => {
+          this.deps.log.debug(`resume ${e.id}: ${messageOf(error)}`);
+        }),
+      ),
+    );
+  }
+
+  /** Timer: advances the enrollments whose wake-up time has come. */
+  async tick(): Promise<void> {
+    const now = this.flow.now();
+    const due = (await this.list()).filter((e) => (dueAt(e) ?? Infinity) <= now);
+    await Promise.all(due.map((e) => this.advance(e.id)));
+  }
+
+  /** The earliest time an enrollment wants to act by itself, for the alarm. */
+  async nextWakeAt(): Promise<number | undefined> {
+    const times = (await this.list()).map(dueAt).filter((at) => at !== undefined);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  /** New mail (messages.onNewMailReceived); see ./mail/intake.ts. */
+  onNewMail(mails: readonly MailRef[]): Promise<void> {
+    return newMail(this.flow, mails, (e) => run(this.flow, e));
+  }
+
+  // ---------------------------------------------------------------- the user's answers
+
+  /** "Ask before replying": the user answered yes. */
+  approveReply(id: string): Promise<Enrollment> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (e.step !== 'awaiting-consent' || !e.pendingReply) throw new EnrollRequestError('wrongStep', 'No reply is waiting for approval.');
+      return run(this.flow, await sendReply(this.flow, e, e.pendingReply));
+    });
+  }
+
+  /** "Ask before replying": the user said no; the mail is kept as refused and never answered. */
+  declineReply(id: string): Promise<Enrollment> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (e.step !== 'awaiting-consent' || !e.pendingReply) throw new EnrollRequestError('wrongStep', 'No reply is waiting for approval.');
+      return declineReply(this.flow, e, e.pendingReply);
+    });
+  }
+
+  /** The passphrase, asked again after a restart, so the certificate can be installed. */
+  providePassphrase(id: string, passphrase: string): Promise<Enrollment> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (e.step !== 'installing') throw new EnrollRequestError('wrongStep', 'This enrollment does not need a passphrase now.');
+      await this.deps.session.set({ [KEYS.passphrase(id)]: passphrase });
+      return run(this.flow, e);
+    });
+  }
+
+  cancel(id: string): Promise<Enrollment> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (isTerminal(e.step)) return e;
+      await this.deps.session.remove([KEYS.passphrase(id)]);
+      return this.flow.transition(e, 'cancelled', { encryptedKey: undefined, wakeAt: undefined, pendingReply: undefined }, 'cancelled by the user');
+    });
+  }
+
+  /** Removes a finished enrollment from the list (its installed certificate stays). */
+  dismiss(id: string): Promise<void> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (!isTerminal(e.step)) throw new EnrollRequestError('wrongStep', 'Cancel the enrollment before removing it.');
+      await this.deps.storage.remove([KEYS.enrollment(id)]);
+    });
+  }
+
+  /** Manual mode: the response for a challenge mail that arrived in another mail client. */
+  manualResponse(id: string, subject: string): Promise<string> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (e.step !== 'awaiting-mail' || e.tokenPart2 === undefined) throw new EnrollRequestError('wrongStep', 'This enrollment is not waiting for a challenge mail.');
+      const thumbprint = await this.deps.acme.thumbprint(e.directoryUrl);
+      return this.deps.mailCheck.respond(subject, e.tokenPart2, thumbprint, e.tokenJoin);
+    });
+  }
+
+  /** Manual mode: the user sent the response from elsewhere; continue as after our own reply. */
+  manualSent(id: string): Promise<Enrollment> {
+    return this.flow.withEnrollment(id, async () => {
+      const e = await this.flow.load(id);
+      if (e.step !== 'awaiting-mail') throw new EnrollRequestError('wrongStep', 'This enrollment is not waiting for a challenge mail.');
+      return run(this.flow, await sentElsewhere(this.flow, e));
+    });
+  }
+
+  // ---------------------------------------------------------------- certificates
+
+  /** Revokes the identity's certificate (RFC 8555 §7.6) and unsets it on the identity. */
+  revoke(identityId: string, reason: RevocationReason): Promise<CertificateRecord> {
+    return revoke(this.flow, identityId, reason);
+  }
+
+  /** Starts a renewal of the identity's certificate with the same settings (RFC 9773 `replaces`). */
+  async renew(identityId: string, passphrase: string | undefined, termsAgreed: boolean): Promise<Started> {
+    const { record, replaces } = await renewalRequest(this.flow, identityId);
+    return this.start({
+      identityId,
+      email: record.email,
+      keyType: record.keyType,
+      usage: record.usage,
+      termsAgreed,
+      ...(passphrase === undefined ? {} : { passphrase }),
+      ...(replaces === undefined ? {} : { replaces }),
+    });
+  }
+
+  /** The user's consent to trust, for e-mail, the root shown with this fingerprint; then checked again. */
+  trustRoot(identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
+    return trustRoot(this.flow, identityId, sha256Fingerprint);
+  }
+
+  /** The user declined to trust the root: the certificate stays installed but unusable, and says so. */
+  declineRoot(identityId: string): Promise<CertificateRecord> {
+    return declineRoot(this.flow, identityId);
+  }
+
+  /** Asks NSS again whether Thunderbird can use the identity's certificate. */
+  recheck(identityId: string): Promise<CertificateRecord> {
+    return recheck(this.flow, identityId);
+  }
+
+  /** Whether Thunderbird signs all mail from the identity / requires encryption, by default. */
+  setSendDefaults(identityId: string, signMail: boolean, encrypt: boolean): Promise<CertificateRecord> {
+    return setSendDefaults(this.flow, identityId, signMail, encrypt);
+  }
+
+  /** Daily alarm: refreshes ARI windows and tells the user when a certificate is due. */
+  checkRenewals(): Promise<void> {
+    return checkRenewals(this.flow);
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  list(): Promise<Enrollment[]> {
+    return listEnrollments(this.deps.storage);
+  }
+
+  certificates(): Promise<CertificateRecord[]> {
+    return listCertificates(this.deps.storage);
+  }
+
+  certificate(identityId: string): Promise<CertificateRecord | undefined> {
+    return loadCertificate(this.deps.storage, identityId);
+  }
+}

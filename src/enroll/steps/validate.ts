@@ -1,0 +1,24 @@
+/**
+ * Steps `replied` → `validating` → `finalizing`: POST to the challenge after our reply had time
+ * to reach the CA (RFC 8555 §7.5.1), then poll the authorization, honouring Retry-After.
+ */
+import type { Flow } from '../flow';
+import { DEFAULT_POLL_MS, pollDelay, timedOut } from '../schedule';
+import type { Enrollment } from '../state';
+
+export async function postAfterReply(flow: Flow, e: Enrollment): Promise<Enrollment> {
+  const now = flow.now();
+  if (!e.challengePosted) await flow.deps.acme.respondToChallenge(e.directoryUrl, e.challengeUrl!);
+  return flow.transition(e, 'validating', { challengePosted: true, wakeAt: now + DEFAULT_POLL_MS });
+}
+
+export async function pollAuthorization(flow: Flow, e: Enrollment): Promise<Enrollment> {
+  const authz = await flow.deps.acme.getAuthorization(e.directoryUrl, e.authorizationUrl!);
+  const now = flow.now();
+  if (authz.status === 'valid') return flow.transition(e, 'finalizing', {});
+  if (authz.status === 'pending') {
+    if (timedOut(e, await flow.deps.settings(), now)) return flow.fail(e, 'timeout', 'The CA did not validate the reply in time.');
+    return flow.update(e, { attempts: 0, wakeAt: now + pollDelay(authz.retryAfterMs) });
+  }
+  return flow.failChallenge(e, authz.challenge?.error, `The authorization is ${authz.status}.`);
+}
