@@ -23,6 +23,16 @@ type Messages = Readonly<Record<string, Message>>;
 /** The languages of the first users; English is the source and the fallback. */
 const LOCALES = ['en', 'de', 'fr', 'es', 'ca'] as const;
 
+/**
+ * Messages that are the same as in English because they are names or layout, not English words.
+ * Any other message equal to English was copied, not translated.
+ */
+const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
+  all: ['extensionName', 'actionLabel', 'popupStepAt'],
+  de: ['popupUsabilityDetail'], // "Details: $1"
+  fr: ['popupOpenOptions'], // "Options…"
+};
+
 const readMessages = (locale: string): Messages => JSON.parse(readFileSync(join('_locales', locale, 'messages.json'), 'utf8')) as Messages;
 const en = readMessages('en');
 const translations = LOCALES.filter((l) => l !== 'en').map((locale) => ({ locale, messages: readMessages(locale) }));
@@ -83,6 +93,12 @@ describe('_locales', () => {
         expect(typeof entry.message, `${locale}.${key}`).toBe('string');
         expect(entry.message, `${locale}.${key}`).toMatch(/\S/);
       }
+    });
+
+    it('is translated: no message is a copy of the English one', () => {
+      const allowed = [...(SAME_AS_ENGLISH['all'] ?? []), ...(SAME_AS_ENGLISH[locale] ?? [])];
+      const copied = Object.keys(en).filter((key) => messages[key]?.message === en[key]?.message && !allowed.includes(key));
+      expect(copied, `${locale}: English copied`).toEqual([]);
     });
 
     it('uses the same placeholders as English, each bound to the same substitution', () => {
