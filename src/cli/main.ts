@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   respond: async () => (await import('./respond')).run,
   csr: async () => (await import('./csr')).run,
   pkcs12: async () => (await import('./pkcs12')).run,
+  cert: async () => (await import('./cert')).run,
 };
 
 const USAGE = `usage: acme-email <command> [options]

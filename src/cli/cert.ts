@@ -1,0 +1,394 @@
+/**
+ * `acme-email cert`: gets an S/MIME certificate for one or more addresses from an RFC 8555 CA
+ * with the RFC 8823 email-reply-00 challenge, through the add-on's own enrollment flow. The
+ * challenge mail is caught over IMAP (IDLE) and answered over SMTP submission after every check
+ * the add-on makes, or — with `--manual` — pasted on stdin (the subject, or the whole raw mail,
+ * whose DKIM is then checked) and answered by the user with the block printed on stdout.
+ * Writes `<out>/<addr>.p12`, `<out>/<addr>.pass` (unless --passphrase-file) and
+ * `<out>/<addr>.chain.pem`; never a clear key.
+ */
+import { resolve } from 'node:path';
+import { parseArgs, single, UsageError, type ParsedArgs } from './args';
+import { KEY_TYPES, USAGES, type KeyType, type ReplyRequest, type Usage } from '../enroll/ports';
+import { DEFAULT_SETTINGS } from '../enroll/settings';
+import { isTerminal, type Enrollment } from '../enroll/state';
+import { PortError } from '../enroll/ports';
+import { acquireLock, LockedError } from './node/lock';
+import { MailServerError, TLS_MODES, type ServerSettings, type TlsMode } from './node/mail';
+import { Progress } from './node/progress';
+import { FileStorage, StateFileError, ensureStateDir } from './node/storage';
+import {
+  EXIT,
+  InputFileError,
+  cancelStale,
+  createRunContext,
+  driveUntilDone,
+  exitCodeOf,
+  finish,
+  type MailboxConfig,
+  type Outcome,
+  type RunConfig,
+  type RunContext,
+} from './run';
+import { StdinLines, confirm, defaultStateDir } from './terminal';
+
+export const CERT_VALUED = [
+  'server', 'email', 'key-type', 'usage', 'key', 'join', 'eab-kid', 'eab-hmac-key-file', 'trust', 'doh', 'out', 'passphrase-file',
+  'imap-host', 'imap-port', 'imap-tls', 'smtp-host', 'smtp-port', 'smtp-tls', 'user', 'password-file', 'oauth2-token-file',
+  'state-dir', 'timeout', 'post-after',
+];
+export const CERT_FLAGS = ['manual', 'json', 'verbose', 'agree-tos', 'plain'];
+
+/** Where the state of `renew` is kept for each address. */
+export const PROFILE_PREFIX = 'cli-profile:';
+export interface Profile {
+  readonly schema: 1;
+  readonly config: RunConfig;
+}
+
+const DEFAULT_PORTS = { imap: { tls: 993, starttls: 143, none: 143 }, smtp: { tls: 465, starttls: 587, none: 587 } } as const;
+
+function keyTypeOf(text: string | undefined): KeyType {
+  if (text === undefined) return 'P-256';
+  const found = KEY_TYPES.find((k) => k.toLowerCase() === text.toLowerCase());
+  if (!found) throw new UsageError(`--key-type is one of ${KEY_TYPES.map((k) => k.toLowerCase()).join(', ')}`);
+  return found;
+}
+
+function portOf(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new UsageError(`--${name} is a port number`);
+  return Number(text);
+}
+
+function tlsOf(text: string | undefined, name: string, fallback: TlsMode): TlsMode {
+  if (text === undefined) return fallback;
+  if (!(TLS_MODES as readonly string[]).includes(text)) throw new UsageError(`--${name} is tls, starttls or none`);
+  return text as TlsMode;
+}
+
+function numberOf(text: string | undefined, name: string, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || value <= 0 || value > max) throw new UsageError(`--${name} takes a number from 0 to ${max}`);
+  return value;
+}
+
+function httpsUrl(text: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--${name} is not a URL: ${text}`);
+  }
+  if (url.protocol !== 'https:') throw new UsageError(`--${name} must be an https URL (RFC 8555 §6.1)`);
+  return url.href;
+}
+
+/** Pairs --user/--password-file/--oauth2-token-file with the addresses: once for all, or once per address. */
+function mailboxesOf(parsed: ParsedArgs, emails: readonly string[]): MailboxConfig[] {
+  const host = single(parsed, 'imap-host');
+  if (host === undefined) throw new UsageError('--imap-host is required (or --manual to paste the challenge mail yourself)');
+  const imapTls = tlsOf(single(parsed, 'imap-tls'), 'imap-tls', 'tls');
+  const smtpTls = tlsOf(single(parsed, 'smtp-tls'), 'smtp-tls', 'starttls');
+  const imap: ServerSettings = { host, port: portOf(single(parsed, 'imap-port'), 'imap-port', DEFAULT_PORTS.imap[imapTls]), tls: imapTls };
+  const smtp: ServerSettings = { host: single(parsed, 'smtp-host') ?? host, port: portOf(single(parsed, 'smtp-port'), 'smtp-port', DEFAULT_PORTS.smtp[smtpTls]), tls: smtpTls };
+  const users = parsed.options.get('user') ?? [];
+  const passwords = (parsed.options.get('password-file') ?? []).map((p) => resolve(p));
+  const tokens = (parsed.options.get('oauth2-token-file') ?? []).map((p) => resolve(p));
+  if (passwords.length > 0 && tokens.length > 0) throw new UsageError('give --password-file or --oauth2-token-file, not both');
+  const secrets = passwords.length > 0 ? passwords : tokens;
+  if (secrets.length === 0) throw new UsageError('--password-file (or --oauth2-token-file) is required to log in to IMAP and SMTP');
+  const logins = users.length === 0 ? [emails[0]!] : users;
+  if (logins.length !== 1 && logins.length !== emails.length) throw new UsageError('give --user once (one mailbox for every --email) or once per --email, in the same order');
+  if (secrets.length !== 1 && secrets.length !== logins.length) throw new UsageError('give --password-file once, or once per --user');
+  return logins.map((user, i) => {
+    const secret = secrets[secrets.length === 1 ? 0 : i]!;
+    return {
+      addresses: logins.length === 1 ? emails : [emails[i]!],
+      imap,
+      smtp,
+      user,
+      ...(passwords.length > 0 ? { passwordFile: secret } : { oauth2TokenFile: secret }),
+    };
+  });
+}
+
+/** The run's configuration from the command line (paths made absolute: `renew` runs it again from elsewhere). */
+export function configOf(parsed: ParsedArgs): RunConfig {
+  if (parsed.positional.length > 0) throw new UsageError(`unexpected argument "${parsed.positional[0]!}"`);
+  const server = single(parsed, 'server');
+  if (server === undefined) throw new UsageError('--server <ACME directory URL> is required');
+  const emails = parsed.options.get('email') ?? [];
+  if (emails.length === 0) throw new UsageError('--email is required (once per address)');
+  for (const email of emails) if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new UsageError(`--email "${email}" is not a mail address`);
+  if (new Set(emails.map((e) => e.toLowerCase())).size !== emails.length) throw new UsageError('an address is given twice');
+  const out = single(parsed, 'out');
+  if (out === undefined) throw new UsageError('--out <folder> is required');
+  const usage = (single(parsed, 'usage') ?? 'both') as Usage;
+  if (!USAGES.includes(usage)) throw new UsageError('--usage is sign, encrypt or both');
+  const join = single(parsed, 'join') ?? 'auto';
+  if (join !== 'string' && join !== 'bytes' && join !== 'auto') throw new UsageError('--join is string, bytes or auto');
+  const eabKid = single(parsed, 'eab-kid');
+  const eabFile = single(parsed, 'eab-hmac-key-file');
+  if ((eabKid === undefined) !== (eabFile === undefined)) throw new UsageError('--eab-kid and --eab-hmac-key-file go together');
+  const keyFile = single(parsed, 'key');
+  const passphraseFile = single(parsed, 'passphrase-file');
+  return {
+    directoryUrl: httpsUrl(server, 'server'),
+    emails,
+    keyType: keyTypeOf(single(parsed, 'key-type')),
+    usage,
+    // auto: the reading most CAs use (string); for many token lengths both readings agree anyway.
+    tokenJoin: (join === 'auto' ? 'string' : join),
+    ...(keyFile === undefined ? {} : { keyFile: resolve(keyFile) }),
+    ...(eabKid === undefined ? {} : { eab: { kid: eabKid, hmacKeyFile: resolve(eabFile!) } }),
+    trustFiles: (parsed.options.get('trust') ?? []).map((p) => resolve(p)),
+    dohUrl: httpsUrl(single(parsed, 'doh') ?? DEFAULT_SETTINGS.dohUrl, 'doh'),
+    outDir: resolve(out),
+    ...(passphraseFile === undefined ? {} : { passphraseFile: resolve(passphraseFile) }),
+    mail: parsed.flags.has('manual') ? { mode: 'manual' } : { mode: 'imap', mailboxes: mailboxesOf(parsed, emails) },
+    postAfterSeconds: numberOf(single(parsed, 'post-after'), 'post-after', DEFAULT_SETTINGS.postChallengeAfterSeconds, 24 * 3600),
+    timeoutMinutes: numberOf(single(parsed, 'timeout'), 'timeout', DEFAULT_SETTINGS.validationTimeoutMinutes, 7 * 24 * 60),
+  };
+}
+
+/** The profile `renew` keeps for one address: the same options, for that address alone. */
+export function profileFor(config: RunConfig, email: string): Profile {
+  const mail = config.mail.mode === 'manual' ? config.mail : { mode: 'imap' as const, mailboxes: config.mail.mailboxes.filter((b) => b.addresses.includes(email)).map((b) => ({ ...b, addresses: [email] })) };
+  return { schema: 1, config: { ...config, emails: [email], mail } };
+}
+
+export interface CommandIo {
+  readonly progress: Progress;
+  readonly json: boolean;
+  readonly lines: StdinLines;
+  readonly stopped: () => boolean;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof PortError && error.problem) return `${error.message}${error.problem.detail !== undefined && !error.message.includes(error.problem.detail) ? ` (${error.problem.detail})` : ''}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Maps what can end a command early to its exit code and one clear line. */
+export function exitForError(command: string, error: unknown): number {
+  if (error instanceof UsageError) throw error;
+  const line = (text: string): void => {
+    process.stderr.write(`acme-email ${command}: ${text}\n`);
+  };
+  if (error instanceof InputFileError || error instanceof StateFileError) {
+    line(error.message);
+    return EXIT.usage;
+  }
+  if (error instanceof LockedError) {
+    line(error.message);
+    return EXIT.locked;
+  }
+  if (error instanceof MailServerError) {
+    line(error.message);
+    return EXIT.mailServer;
+  }
+  if (error instanceof PortError) {
+    line(describeError(error));
+    return error.kind === 'transient' ? EXIT.network : EXIT.failed;
+  }
+  if (error instanceof Error && ['KeyError', 'PemError', 'InvalidMailboxError', 'WrongPassphraseError', 'PassphrasePolicyError', 'Pkcs12FormatError', 'CertificateError'].includes(error.name)) {
+    line(error.message);
+    return EXIT.usage;
+  }
+  throw error;
+}
+
+/** The CA's terms: agreed by --agree-tos, or asked on the terminal; never assumed. */
+async function agreeToTerms(ctx: RunContext, io: CommandIo, agreed: boolean): Promise<boolean> {
+  const info = await ctx.acme.caInfo(ctx.config.directoryUrl);
+  if (info.externalAccountRequired && ctx.config.eab === undefined) throw new UsageError('this CA requires external account binding: give --eab-kid and --eab-hmac-key-file');
+  if (info.termsOfService === undefined || agreed) return true;
+  if (!process.stdin.isTTY) throw new UsageError(`the CA has terms of service (${info.termsOfService}): read them, then add --agree-tos`);
+  io.progress.done();
+  return confirm(io.lines, `The certificate authority's terms of service are at ${info.termsOfService}. Do you agree to them?`);
+}
+
+function printSummary(io: CommandIo, outcomes: readonly Outcome[]): void {
+  io.progress.done();
+  if (io.json) {
+    process.stdout.write(`${JSON.stringify({ certificates: outcomes })}\n`);
+    return;
+  }
+  for (const o of outcomes) {
+    if (o.files && o.certificate) {
+      io.progress.line(`${o.email}: certificate written to ${o.files.p12}${o.files.passphraseGenerated ? ` (its passphrase is in ${o.files.passphrase})` : ''}, chain to ${o.files.chain}; valid until ${o.certificate.notAfter}, renew from ${o.certificate.renewAt}`);
+    } else if (o.error) {
+      io.progress.line(`${o.email}: no certificate (${o.error.code}): ${o.error.message}`);
+    } else {
+      io.progress.line(`${o.email}: no certificate (${o.step})`);
+    }
+  }
+}
+
+/** Waits until `id` satisfies `done`; polled, the flow runs meanwhile. */
+async function waitFor(ctx: RunContext, id: string, io: CommandIo, done: (e: Enrollment) => boolean): Promise<Enrollment> {
+  for (;;) {
+    const e = (await ctx.enroller.list()).find((x) => x.id === id);
+    if (!e) throw new Error(`enrollment ${id} vanished`);
+    if (done(e) || isTerminal(e.step) || io.stopped()) return e;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const SUBJECT_LINE = /^(?:subject:\s*)?(ACME:.*)$/i;
+
+/** Manual mode, one address: say what to expect, read the paste, print the response. */
+async function manualExchange(ctx: RunContext, io: CommandIo, id: string): Promise<void> {
+  const e = await waitFor(ctx, id, io, (x) => x.step === 'awaiting-mail' && x.tokenPart2 !== undefined);
+  if (e.step !== 'awaiting-mail') return;
+  io.progress.done();
+  process.stderr.write(
+    `\nA challenge mail will come to ${e.email} from ${e.challengeFrom ?? 'the CA'}, with a subject "ACME: <token>".\n` +
+      'Paste its subject line — or the whole raw mail (its source, headers included), to have its DKIM signature checked,\n' +
+      'ended by a line holding only "." or by Ctrl-D:\n',
+  );
+  const first = await nextNonEmpty(io.lines);
+  if (first === undefined) throw new UsageError('nothing was pasted on stdin');
+  const subject = SUBJECT_LINE.exec(first.trim());
+  if (subject && !/^subject:/i.test(first.trim())) {
+    await answerSubject(ctx, io, id, subject[1]!);
+    return;
+  }
+  const collected = [first];
+  for (;;) {
+    const line = await io.lines.next();
+    if (line === undefined || line === '.') break;
+    collected.push(line);
+  }
+  const nonEmpty = collected.filter((l) => l.trim() !== '');
+  const lone = nonEmpty.length === 1 ? SUBJECT_LINE.exec(nonEmpty[0]!.trim()) : null;
+  if (lone) {
+    await answerSubject(ctx, io, id, lone[1]!);
+    return;
+  }
+  const raw = new TextEncoder().encode(`${collected.join('\r\n')}\r\n`);
+  const ref = ctx.manual!.paste(raw);
+  const after = await waitFor(ctx, id, io, (x) => x.step !== 'awaiting-mail' || x.refusals.some((r) => r.headerMessageId === ref.headerMessageId && r.temporary !== true));
+  const refusal = after.refusals.find((r) => r.headerMessageId === ref.headerMessageId);
+  if (after.step === 'awaiting-mail' && refusal) {
+    io.progress.line(`${e.email}: the pasted mail is not answered; the request is stopped`);
+    await ctx.enroller.cancel(id);
+  }
+}
+
+async function nextNonEmpty(lines: StdinLines): Promise<string | undefined> {
+  for (;;) {
+    const line = await lines.next();
+    if (line === undefined || line.trim() !== '') return line;
+  }
+}
+
+/** Prints the response to send and waits until the user says it is sent (or stdin ends). */
+async function printResponse(io: CommandIo, to: string, subject: string, body: string): Promise<void> {
+  io.progress.done();
+  if (io.json) process.stdout.write(`${JSON.stringify({ response: { to, subject, body } })}\n`);
+  else {
+    process.stderr.write(`\nReply to ${to} with the subject "${subject}", as plain text, with exactly this text and nothing quoted:\n\n`);
+    process.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
+  }
+  process.stderr.write('\nPress Enter once the reply is sent (the CA is told to look only then).\n');
+  await io.lines.next();
+}
+
+async function answerSubject(ctx: RunContext, io: CommandIo, id: string, subject: string): Promise<void> {
+  let body: string;
+  try {
+    body = await ctx.enroller.manualResponse(id, subject);
+  } catch (error) {
+    throw new UsageError(`the pasted subject is not an ACME challenge subject: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const e = (await ctx.enroller.list()).find((x) => x.id === id)!;
+  await printResponse(io, e.challengeFrom ?? 'the address the challenge came from', `Re: ${subject}`, body);
+  await ctx.enroller.manualSent(id);
+}
+
+/** Starts an enrollment per address and drives them to the end; the outcomes, in address order. */
+export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: string) => ReturnType<RunContext['enroller']['start']>): Promise<Outcome[]> {
+  if (ctx.manual) {
+    ctx.manual.onReply((request: ReplyRequest) => printResponse(io, request.expectTo, request.expectSubject, request.body));
+  }
+  const ids: string[] = [];
+  for (const email of ctx.config.emails) {
+    const { enrollment } = await start(email);
+    ids.push(enrollment.id);
+    await ctx.enroller.advance(enrollment.id);
+  }
+  const driving = driveUntilDone(ctx, ids, io.stopped);
+  if (ctx.manual) {
+    for (const id of ids) await manualExchange(ctx, io, id);
+  }
+  const ended = await driving;
+  const outcomes: Outcome[] = [];
+  for (const id of ids) {
+    const e = ended.find((x) => x.id === id)!;
+    if (!isTerminal(e.step)) await ctx.enroller.cancel(id);
+    const outcome = await finish(ctx, (await ctx.enroller.list()).find((x) => x.id === id) ?? e);
+    outcomes.push(outcome);
+    if (outcome.step === 'installed') await ctx.storage.set({ [`${PROFILE_PREFIX}${e.email.toLowerCase()}`]: profileFor(ctx.config, e.email) });
+  }
+  return outcomes;
+}
+
+/** Ctrl-C and SIGTERM end the run cleanly: unfinished requests are cancelled, the lock released. */
+export function interruptible(): { stopped: () => boolean; dispose: () => void } {
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stopped: () => stopped,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, CERT_VALUED, CERT_FLAGS);
+  const config = configOf(parsed);
+  const stateDir = resolve(single(parsed, 'state-dir') ?? defaultStateDir());
+  const json = parsed.flags.has('json');
+  const progress = new Progress({ stream: process.stderr, verbose: parsed.flags.has('verbose'), plain: json || parsed.flags.has('plain') });
+  const signals = interruptible();
+  const io: CommandIo = { progress, json, lines: new StdinLines(), stopped: signals.stopped };
+  let release: (() => void) | undefined;
+  let ctx: RunContext | undefined;
+  try {
+    ensureStateDir(stateDir);
+    release = acquireLock(stateDir);
+    const storage = new FileStorage(stateDir);
+    storage.observe((items) => {
+      for (const [key, value] of Object.entries(items)) if (key.startsWith('enrollment:')) progress.record(value as Enrollment);
+    });
+    ctx = createRunContext(config, { stateDir, progress, storage });
+    await ctx.start();
+    await cancelStale(ctx);
+    if (!(await agreeToTerms(ctx, io, parsed.flags.has('agree-tos')))) {
+      process.stderr.write('acme-email cert: the terms were not agreed to; nothing was asked of the CA\n');
+      return EXIT.failed;
+    }
+    const context = ctx;
+    const outcomes = await enrollAll(ctx, io, (email) =>
+      context.enroller.start({ identityId: email.toLowerCase(), email, keyType: config.keyType, usage: config.usage, passphrase: context.passphrases.get(email.toLowerCase())!, termsAgreed: true }),
+    );
+    printSummary(io, outcomes);
+    return signals.stopped() ? EXIT.interrupted : exitCodeOf(outcomes);
+  } catch (error) {
+    progress.done();
+    return exitForError('cert', error);
+  } finally {
+    signals.dispose();
+    await ctx?.stop().catch(() => undefined);
+    release?.();
+  }
+}
