@@ -5,18 +5,25 @@
  *
  * Deviations: "ACME:" is matched case-insensitively; whitespace anywhere in the token (folding,
  * adjacent encoded-words) is dropped, as RFC 8823 §3.1 allows folding inside the token.
+ *
+ * Token encoding: RFC 8823 §3.1 does not name one, and its own example
+ * (`ACME: LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=`) is padded. So token-part1 is read as
+ * base64url (RFC 4648 §5) or standard base64 (§4), with correct `=` padding or none, canonical
+ * (no stray low bits), at least 128 bits once decoded. A token mixing the two alphabets ('-' or
+ * '_' together with '+' or '/') is refused: no encoder writes one, so it is a damaged or forged
+ * subject. The token is kept exactly as written (padding included): a string join uses it as is.
  */
 import { parseAddressList, AddressParseError, type Mailbox } from './address';
 import { refusal, type Refusal } from './reasons';
 import { decodedValue, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
-import { base64UrlDecode } from '../shared/encoding';
+import { base64Decode, EncodingError } from '../shared/encoding';
 
 /** RFC 8823 §3.1: token-part1 "MUST contain at least 128 bits of entropy". */
 export const MIN_TOKEN_BYTES = 16;
 
 export interface ChallengeMail {
   readonly message: ParsedMessage;
-  /** The token from the subject, whitespace removed (base64url). */
+  /** The token from the subject, whitespace removed, otherwise as written (base64url or base64, maybe padded). */
   readonly tokenPart1: string;
   /** The decoded Subject as shown to the user. */
   readonly subject: string;
@@ -37,6 +44,14 @@ export type Recognition = { readonly ok: true; readonly mail: ChallengeMail } | 
 export type TokenParse = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly refusal: Refusal };
 
 /**
+ * The bytes of token-part1 (see the header for what is accepted). Throws EncodingError for
+ * anything else; the bytes join of ./response.ts and the subject check both read tokens here.
+ */
+export function decodeTokenPart1(token: string): Uint8Array<ArrayBuffer> {
+  return base64Decode(token, { alphabet: 'either', padding: 'optional', canonical: true });
+}
+
+/**
  * token-part1 from a decoded subject (RFC 8823 §3.1: `ACME: <token-part1>`). Shared by the
  * mail check and `acme-email respond --subject`.
  */
@@ -45,14 +60,15 @@ export function tokenFromSubject(subject: string): TokenParse {
   if (!match) return { ok: false, refusal: refusal('not-a-challenge', 'The subject does not start with "ACME:", so this is not a challenge mail.') };
   const token = match[1]!.replace(/\s+/g, '');
   if (token === '') return { ok: false, refusal: refusal('not-a-challenge', 'The subject "ACME:" carries no token.') };
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) {
-    return { ok: false, refusal: refusal('token-invalid', 'The token in the subject contains characters that are not base64url.') };
+  if (!/^[A-Za-z0-9+/_=-]+$/.test(token)) {
+    return { ok: false, refusal: refusal('token-invalid', 'The token in the subject contains characters that are neither base64url nor base64.') };
   }
   let bytes: Uint8Array;
   try {
-    bytes = base64UrlDecode(token);
-  } catch {
-    return { ok: false, refusal: refusal('token-invalid', 'The token in the subject is not valid base64url.') };
+    bytes = decodeTokenPart1(token);
+  } catch (error) {
+    const why = error instanceof EncodingError ? error.message : String(error);
+    return { ok: false, refusal: refusal('token-invalid', `The token in the subject is not valid base64url or base64 (${why}).`) };
   }
   if (bytes.length < MIN_TOKEN_BYTES) {
     return { ok: false, refusal: refusal('token-too-short', `The token carries ${bytes.length * 8} bits; RFC 8823 requires at least 128.`) };

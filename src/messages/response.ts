@@ -3,12 +3,16 @@
  * token halves and the account key's JWK thumbprint (RFC 7638), its SHA-256 as unpadded
  * base64url, the armoured text/plain body, and the reply's addressing.
  *
- * Deviation (DESIGN.md): RFC 8823 says "token-part1 || token-part2" without saying whether the
- * strings or the decoded bytes are concatenated. Servers disagree, so both are offered; string
- * joining is the default. `joinsAgree` tells the UI whether the choice mattered for this token.
+ * Deviation: RFC 8823 says "token-part1 || token-part2" without saying whether the strings or
+ * the decoded bytes are concatenated. Servers disagree, so both are offered; string joining is
+ * the default. `joinsAgree` tells the UI whether the choice mattered for this token.
+ * - string: token-part1 exactly as the subject carries it (`=` padding included) followed by
+ *   token-part2 (acme4j, acme2certifier, rapidmx).
+ * - bytes: token-part1 decoded (base64url or base64, see ./challenge.ts) followed by token-part2
+ *   decoded (base64url), the result as unpadded base64url (CASTLE, acmez).
  */
-import type { ChallengeMail } from './challenge';
-import { base64UrlDecode, base64UrlEncode, utf8 } from '../shared/encoding';
+import { decodeTokenPart1, type ChallengeMail } from './challenge';
+import { base64UrlDecode, base64UrlEncode, concatBytes, utf8 } from '../shared/encoding';
 
 export type JoinMode = 'string' | 'bytes';
 
@@ -31,7 +35,7 @@ export interface ChallengeReply {
   readonly joinsAgree: boolean;
 }
 
-/** Thrown when a token half is not base64url and so cannot be joined as bytes. */
+/** Thrown when a token half cannot be decoded and so cannot be joined as bytes. */
 export class TokenJoinError extends Error {
   override readonly name = 'TokenJoinError';
 }
@@ -40,12 +44,7 @@ export class TokenJoinError extends Error {
 export function joinToken(tokenPart1: string, tokenPart2: string, join: JoinMode): string {
   if (join === 'string') return tokenPart1 + tokenPart2;
   try {
-    const a = base64UrlDecode(tokenPart1);
-    const b = base64UrlDecode(tokenPart2);
-    const joined = new Uint8Array(a.length + b.length);
-    joined.set(a);
-    joined.set(b, a.length);
-    return base64UrlEncode(joined);
+    return base64UrlEncode(concatBytes(decodeTokenPart1(tokenPart1), base64UrlDecode(tokenPart2)));
   } catch (error) {
     throw new TokenJoinError(`cannot join the token halves as bytes: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

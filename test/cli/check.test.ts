@@ -8,6 +8,8 @@ import { makeTempDir } from '../helpers/process';
 import { startZoneDohServer } from '../messages/doh-server';
 import { CA_FROM, challengeMail, IDENTITY, keyRecord, NOW, rsaKey, signWithMailauth } from '../messages/support';
 
+/** RFC 8823 §3.1's example token-part1: padded base64. */
+const RFC8823_TOKEN1 = 'LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=';
 const tmp = makeTempDir('cli-check');
 const path = (name: string): string => join(tmp.path, name);
 const now = String(NOW.getTime() / 1000);
@@ -19,6 +21,7 @@ beforeAll(async () => {
   zone = { 'sel._domainkey.ca.example': [keyRecord(key)], 'sel._domainkey.other.example': [keyRecord(key)] };
   writeFileSync(path('zone.json'), JSON.stringify(zone));
   writeFileSync(path('mailauth-rsa-relaxed-genuine.eml'), await signWithMailauth(challengeMail(), { key }));
+  writeFileSync(path('mailauth-rsa-relaxed-rfc8823_3.1_padded_token.eml'), await signWithMailauth(challengeMail({ subject: `ACME: ${RFC8823_TOKEN1}` }), { key }));
   writeFileSync(path('mailauth-rsa-relaxed-unaligned_d.eml'), await signWithMailauth(challengeMail(), { key, domain: 'other.example' }));
   writeFileSync(path('malformed.eml'), 'this is not a mail header\r\n\r\nbody');
   writeFileSync(path('oversized.eml'), Buffer.alloc(LIMITS.maxMessageBytes + 1, 0x61));
@@ -60,6 +63,15 @@ describe('acme-email check', () => {
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(out).toMatchObject({ verdict: 'answer', tokenPart1: 'LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME', reasons: [] });
+    expect(out['dkim']).toEqual([{ domain: 'ca.example', selector: 'sel', algorithm: 'rsa-sha256', result: 'pass', reason: 'signature by ca.example verified' }]);
+  });
+
+  it('answer: a DKIM-signed mail whose subject carries the RFC 8823 §3.1 padded token, kept verbatim', async () => {
+    const r = await acmeEmail(path('mailauth-rsa-relaxed-rfc8823_3.1_padded_token.eml'), '--dns', path('zone.json'), '--expect-from', CA_FROM, '--to', IDENTITY, '--now', now);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({ verdict: 'answer', tokenPart1: RFC8823_TOKEN1, reasons: [] });
     expect(out['dkim']).toEqual([{ domain: 'ca.example', selector: 'sel', algorithm: 'rsa-sha256', result: 'pass', reason: 'signature by ca.example verified' }]);
   });
 

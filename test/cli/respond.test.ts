@@ -62,6 +62,28 @@ describe('acme-email respond', () => {
     expect(folded.stdout).toBe(block(`${TOKEN1}${TOKEN2}.${THUMBPRINT}`));
   });
 
+  it('answers the RFC 8823 §3.1 example subject (padded token-part1) with acme4j\'s published value', async () => {
+    // Vector: github.com/shred/acme4j, acme4j-smime/src/test/java/org/shredzone/acme4j/smime/SMIMETests.java.
+    const subject = 'ACME: LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=';
+    const thumbprint = '1_nKJnlH9boVxdoO63T8zP7O2w42qZL4d6xj35Hy5aI';
+    const [string, bytes] = await Promise.all([
+      acmeEmail('--subject', subject, '--token', 'DGyRejmCefe7v4NfDGDKfA', '--thumbprint', thumbprint, '--join', 'string'),
+      acmeEmail('--subject', subject, '--token', 'DGyRejmCefe7v4NfDGDKfA', '--thumbprint', thumbprint, '--join', 'bytes'),
+    ]);
+    expect(string.stderr).toMatch(/joined as string/);
+    expect(string.status).toBe(0);
+    expect(string.stdout).toBe('-----BEGIN ACME RESPONSE-----\nAjXW0h9_4YMP6Sv-9tKQNUrapI0us7ayBn0nCGOkUsk\n-----END ACME RESPONSE-----\n');
+    expect(bytes.status).toBe(0);
+    // Pinned in test/messages/response.test.ts, where its independent derivation is shown.
+    expect(bytes.stdout).toBe('-----BEGIN ACME RESPONSE-----\nxyC6Z01DHFuV0pZgacdI2xN9nIKkPSARDv1gLbxY8Xk\n-----END ACME RESPONSE-----\n');
+  });
+
+  it('refuses a subject whose token mixes the base64 and base64url alphabets', async () => {
+    const r = await acmeEmail('--subject', 'ACME: LgYemJLy3F1LDkiJrdIG+EzyFJyOyf6vBdyZ1T_3sME', '--token', TOKEN2, '--thumbprint', THUMBPRINT);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/mixes the base64 and base64url alphabets/);
+  });
+
   it('computes the RFC 7638 thumbprint from a JWK or a PEM account key', async () => {
     const [jwk, pem] = await Promise.all([
       acmeEmail('--subject', `ACME: ${TOKEN1}`, '--token', TOKEN2, '--account-key', path('account.jwk')),

@@ -43,11 +43,17 @@ describe('RFC 8823 §3.1 challenge recognition', () => {
     expect(codes(challengeMail({ autoSubmitted: null }))).toEqual(['not-auto-submitted']);
   });
 
-  it('refuses replies, short tokens and tokens that are not base64url', () => {
+  it('refuses replies, short tokens and tokens that are neither base64url nor base64', () => {
     expect(codes(challengeMail({ subject: `Re: ACME: ${TOKEN1}` }))).toEqual(['not-a-challenge']);
     expect(codes(challengeMail({ subject: 'ACME: abcdefghijklmnop' }))).toEqual(['token-too-short']);
-    expect(codes(challengeMail({ subject: `ACME: ${TOKEN1.slice(0, 30)}+/${TOKEN1.slice(32)}` }))).toEqual(['token-invalid']);
+    expect(codes(challengeMail({ subject: `ACME: ${TOKEN1.slice(0, 30)}.!${TOKEN1.slice(32)}` }))).toEqual(['token-invalid']);
+    expect(codes(challengeMail({ subject: `ACME: ${TOKEN1.slice(0, 30)}-+${TOKEN1.slice(32)}` }))).toEqual(['token-invalid']);
     expect(codes(challengeMail({ subject: 'ACME:' }))).toEqual(['not-a-challenge']);
+  });
+
+  it('recognises the RFC 8823 §3.1 example subject, padding and all (fixture: rfc8823-3.1 subject)', () => {
+    const r = recognize(challengeMail({ subject: 'ACME: LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=' }));
+    expect(r.ok && r.mail.tokenPart1).toBe('LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=');
   });
 
   it('refuses duplicate From, To, Subject and Auto-Submitted fields (fixture: duplicate From)', () => {
@@ -68,7 +74,44 @@ describe('RFC 8823 §3.1 challenge recognition', () => {
 });
 
 describe('token-part1 from a subject', () => {
+  const code = (subject: string): string | null => {
+    const r = tokenFromSubject(subject);
+    return r.ok ? null : r.refusal.code;
+  };
+  /** 23 bytes whose encodings use every alphabet-specific character: '+' '/' or '-' '_'. */
+  const BYTES23 = Buffer.from([...Array<number[]>(7).fill([0xfb, 0xff, 0xbf]).flat(), 0xfe, 0xef]);
+  const STD = BYTES23.toString('base64');
+  const URL = BYTES23.toString('base64url');
+
   it('drops whitespace inside the token and ignores the case of "ACME:"', () => {
     expect(tokenFromSubject(`acme:  ${TOKEN1.slice(0, 10)} ${TOKEN1.slice(10)} `)).toEqual({ ok: true, token: TOKEN1 });
+  });
+
+  it('keeps the token as written: base64url or base64, padded or not', () => {
+    expect(STD).toBe('+/+/+/+/+/+/+/+/+/+/+/+/+/+//u8=');
+    for (const token of [TOKEN1, `${TOKEN1}=`, STD, STD.replace(/=$/, ''), URL, `${URL}=`]) {
+      expect(tokenFromSubject(`ACME: ${token}`)).toEqual({ ok: true, token });
+    }
+    // Folded inside the padding's group: whitespace goes, the '=' stays.
+    expect(tokenFromSubject(`ACME: ${STD.slice(0, 29)}\r\n ${STD.slice(29)}`)).toEqual({ ok: true, token: STD });
+  });
+
+  it('refuses mixed alphabets, wrong or misplaced padding, stray bits and other characters', () => {
+    expect(code(`ACME: ${STD.replace('/', '_')}`)).toBe('token-invalid'); // '+' with '_'
+    expect(code(`ACME: ${URL.replace('-', '+')}`)).toBe('token-invalid'); // '+' with '-'
+    expect(code(`ACME: ${TOKEN1}==`)).toBe('token-invalid'); // 43 characters take one '='
+    expect(code(`ACME: ${TOKEN1.slice(0, 20)}=${TOKEN1.slice(20)}`)).toBe('token-invalid');
+    expect(code(`ACME: ${TOKEN1.slice(0, 42)}F=`)).toBe('token-invalid'); // 'F' leaves non-zero spare bits
+    expect(code(`ACME: ${TOKEN1}%`)).toBe('token-invalid');
+    expect(code('ACME: ===')).toBe('token-invalid');
+  });
+
+  it('counts the bits once decoded: 128 in either alphabet, padding not counted', () => {
+    const b16 = Buffer.alloc(16, 0xfb);
+    const b15 = Buffer.alloc(15, 0xfb);
+    expect(tokenFromSubject(`ACME: ${b16.toString('base64')}`).ok).toBe(true); // 22 characters + '=='
+    expect(tokenFromSubject(`ACME: ${b16.toString('base64url')}`).ok).toBe(true);
+    expect(code(`ACME: ${b15.toString('base64')}`)).toBe('token-too-short'); // 20 characters, 120 bits
+    expect(code(`ACME: ${b15.toString('base64url')}`)).toBe('token-too-short');
   });
 });
