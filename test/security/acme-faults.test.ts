@@ -4,8 +4,8 @@
  * limits with Retry-After in seconds and as a date, slow answers, dropped connections, and an
  * order that stays `processing` (briefly, and longer than the client will wait).
  *
- * Around the client, a caller that behaves as the enrollment flow does (src/enroll/machine.ts
- * `failure`): a step that fails with a transient typed error (network, 5xx, bad nonce after the
+ * Around the client, a caller that behaves as the enrollment flow does (src/enroll/schedule.ts
+ * `failurePolicy`): a step that fails with a transient typed error (network, 5xx, bad nonce after the
  * client's own retries) or rateLimited is tried again after a pause, a bounded number of times;
  * anything else ends the issuance. Each issuance must complete, or fail with an AcmeError
  * subclass — never another exception, never a hang (an overall deadline per issuance).

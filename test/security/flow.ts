@@ -1,5 +1,5 @@
 /**
- * The add-on's own decision path, in Node: the enrollment state machine (src/enroll/machine.ts)
+ * The add-on's own decision path, in Node: the enrollment state machine (src/enroll/enroller.ts)
  * with the REAL mail-check adapter (src/enroll/adapters/mail-check.ts → src/messages), whose
  * DNS-over-HTTPS resolver is given a `fetch` that answers RFC 8484 wire-format queries from a
  * zone held here. Only the ports that reach outside the add-on (ACME server, Thunderbird's
