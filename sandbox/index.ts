@@ -12,20 +12,22 @@
  * "signed, but by the wrong domain" can be tested.
  */
 export type {
-  ChallengeTiming, TokenJoin, Forgery, SandboxFaults, SandboxUser, SandboxOptions, SentChallenge,
-  DkimVerdict, ReceivedReply, SandboxChanges, Sandbox, ImapSession,
+  ChallengeTiming, TokenJoin, TokenEncoding, Validation, PersonalityName, ChallengeKnobs, Forgery, SandboxFaults,
+  SandboxUser, SandboxOptions, SentChallenge, DkimVerdict, ReceivedReply, SandboxChanges, Sandbox, ImapSession,
 } from './types';
-export { NO_FAULTS } from './types';
+export { NO_FAULTS, ON_POST_INTERVAL_MS, ON_POST_TRIES } from './types';
+export { PERSONALITIES, PERSONALITY_NAMES, type Personality } from './personalities';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NO_FAULTS, type ChallengeTiming, type Forgery, type ReceivedReply, type Sandbox, type SandboxFaults, type SandboxOptions, type SentChallenge, type TokenJoin } from './types';
+import { NO_FAULTS, ON_POST_INTERVAL_MS, ON_POST_TRIES, type ChallengeKnobs, type Forgery, type ReceivedReply, type Sandbox, type SandboxFaults, type SandboxOptions, type SentChallenge } from './types';
+import { PERSONALITIES } from './personalities';
 import { SandboxPki } from './pki';
 import { AcmeServer } from './acme/server';
 import type { AuthorizationRecord } from './acme/state';
-import { buildChallengeMail, CHALLENGE_SIGNED_HEADERS, dkimSummary, judgeReply, replyFacts } from './acme/email-reply';
+import { buildChallengeMail, CHALLENGE_SIGNED_HEADERS, dkimSummary, judgeReply, newTokenPart1, replyFacts } from './acme/email-reply';
 import { AcmeProblem } from './acme/problem';
 import { makeDkimKey, signMessage, verifyMessage, zoneResolver, type DkimCheck, type DkimKey } from './mail/dkim';
 import { startDovecot, type Dovecot } from './mail/dovecot';
@@ -61,8 +63,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   ]).map((u) => ({ email: u.email.toLowerCase(), password: u.password }));
   const userDomains = [...new Set(users.map((u) => u.email.slice(u.email.lastIndexOf('@') + 1)))];
   const caDomain = CA_ADDRESS.slice(CA_ADDRESS.indexOf('@') + 1);
-  let timing: ChallengeTiming = options.challengeTiming ?? 'on-fetch';
-  let join_: TokenJoin = options.tokenJoin ?? 'string';
+  const personality = options.personality ?? 'default';
+  const base = PERSONALITIES[personality];
+  let knobs: ChallengeKnobs = {
+    challengeTiming: options.challengeTiming ?? base.challengeTiming,
+    tokenJoin: options.tokenJoin ?? base.tokenJoin,
+    tokenEncoding: options.tokenEncoding ?? base.tokenEncoding,
+    validation: options.validation ?? base.validation,
+  };
   let forgery: Forgery = options.forgery ?? 'none';
   let faults: SandboxFaults = { ...NO_FAULTS, ...options.faults };
   const eab = { kid: `sandbox-eab-${randomBytes(6).toString('hex')}`, hmacKey: randomBytes(32).toString('base64url') };
@@ -130,7 +138,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const account = acme.state.accounts.get(authz.accountId)!;
         const verdict = judgeReply(reply.raw, reply.checks, {
           mailbox: authz.identifier.value, tokenPart1: challenge.tokenPart1, tokenPart2: challenge.tokenPart2,
-          thumbprint: account.thumbprint, join: join_,
+          thumbprint: account.thumbprint, join: knobs.tokenJoin,
         });
         clearTimeout(challenge.timeout);
         reply.detail = verdict.detail;
@@ -174,28 +182,53 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return;
       }
       record.verdict = 'pending';
-      record.detail = 'waiting for the client to POST {} to the challenge';
+      record.detail = knobs.validation === 'on-post' && authz.challenge.status === 'processing'
+        ? 'waiting for the next of the CA\'s checks after the POST'
+        : 'waiting for the client to POST {} to the challenge';
       authz.challenge.waitingReplies.push(index);
-      if (authz.challenge.status === 'processing') decide(authz);
+      // With on-post validation only the checks the POST started look at replies.
+      if (authz.challenge.status === 'processing' && knobs.validation === 'on-reply') decide(authz);
+    };
+
+    /**
+     * `validation: 'on-post'`: the POST looks at what has arrived, ON_POST_TRIES times
+     * ON_POST_INTERVAL_MS apart, then gives up; the POST's answer waits for this.
+     */
+    const checkOnPost = async (authz: AuthorizationRecord): Promise<void> => {
+      const challenge = authz.challenge;
+      for (let attempt = 1; attempt <= ON_POST_TRIES && challenge.status === 'processing'; attempt++) {
+        if (challenge.waitingReplies.length > 0) {
+          decide(authz);
+          return;
+        }
+        if (attempt < ON_POST_TRIES) await new Promise((resolve) => setTimeout(resolve, ON_POST_INTERVAL_MS));
+      }
+      if (challenge.status !== 'processing') return;
+      clearTimeout(challenge.timeout);
+      challenge.status = 'invalid';
+      challenge.error = new AcmeProblem('incorrectResponse',
+        `no reply had arrived after ${ON_POST_TRIES} checks ${ON_POST_INTERVAL_MS / 1000} s apart following the POST; this CA looks only when the challenge is POSTed`).toDocument();
     };
 
     const acme = new AcmeServer({
       pki, caAddress: CA_ADDRESS, mailboxes: users.map((u) => u.email),
-      certValidityDays: options.certValidityDays ?? 7,
+      certLifetimeSeconds: options.certificateLifetimeSeconds ?? (options.certValidityDays ?? 7) * 86_400,
+      newTokenPart1: () => newTokenPart1(knobs.tokenEncoding),
       eab, requireEab: options.requireEab ?? false,
       faults: () => faults,
       replyTimeoutMs: (options.replyTimeoutSeconds ?? 600) * 1000,
       ...(options.acmePort === undefined ? {} : { port: options.acmePort }),
       events: {
         authzCreated: async (authz) => {
-          if (timing === 'on-create') await sendChallenge(authz);
+          if (knobs.challengeTiming === 'on-create') await sendChallenge(authz);
         },
         authzFetched: async (authz) => {
-          if (timing === 'on-fetch' && authz.challenge.messageIds.length === 0) await sendChallenge(authz);
+          if (knobs.challengeTiming === 'on-fetch' && authz.challenge.messageIds.length === 0) await sendChallenge(authz);
         },
         challengePosted: async (authz) => {
-          if (timing === 'after-post' && authz.challenge.messageIds.length === 0) await sendChallenge(authz);
-          decide(authz);
+          if (knobs.challengeTiming === 'after-post' && authz.challenge.messageIds.length === 0) await sendChallenge(authz);
+          if (knobs.validation === 'on-post') await checkOnPost(authz);
+          else decide(authz);
         },
       },
     });
@@ -234,9 +267,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       users,
       eab,
       stateDir,
+      personality,
+      knobs: () => knobs,
       configure(changes) {
-        if (changes.challengeTiming) timing = changes.challengeTiming;
-        if (changes.tokenJoin) join_ = changes.tokenJoin;
+        knobs = {
+          challengeTiming: changes.challengeTiming ?? knobs.challengeTiming,
+          tokenJoin: changes.tokenJoin ?? knobs.tokenJoin,
+          tokenEncoding: changes.tokenEncoding ?? knobs.tokenEncoding,
+          validation: changes.validation ?? knobs.validation,
+        };
         if (changes.forgery) forgery = changes.forgery;
         if (changes.faults) faults = { ...faults, ...changes.faults };
       },

@@ -57,7 +57,8 @@ export interface IssueRequest {
   readonly emails: readonly string[];
   /** keyUsage bits the CSR asked for (x509.KeyUsageFlags). */
   readonly keyUsage: x509.KeyUsageFlags;
-  readonly validityDays: number;
+  /** notAfter = now + this; notBefore is back-dated a minute for clock skew. */
+  readonly lifetimeSeconds: number;
 }
 
 export interface IssuedCertificate {
@@ -166,7 +167,7 @@ export class SandboxPki {
         subject: [{ CN: [request.emails[0] ?? ''] }],
         issuer: this.issuer.cert.subject,
         notBefore: new Date(now - 60_000),
-        notAfter: new Date(now + request.validityDays * DAY_MS),
+        notAfter: new Date(now + request.lifetimeSeconds * 1000),
         publicKey: new x509.PublicKey(request.spki),
         signingKey: this.issuer.keys.privateKey,
         signingAlgorithm: SIGN_ECDSA,

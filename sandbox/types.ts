@@ -12,6 +12,25 @@ export type ChallengeTiming = 'on-create' | 'on-fetch' | 'after-post';
  */
 export type TokenJoin = 'string' | 'bytes';
 /**
+ * How the CA writes token-part1 in the Subject: unpadded base64url of 16 random bytes (22
+ * characters), or padded standard base64 of 32 bytes (44 characters ending in `=`), the form of
+ * RFC 8823's own example (§3.1). Joined as strings, token-part1 is used exactly as written.
+ */
+export type TokenEncoding = 'base64url' | 'base64-padded';
+/**
+ * What makes the CA look at replies. `on-reply`: a reply is judged as soon as it has arrived and
+ * the client has POSTed `{}` (whichever comes last); no valid reply within
+ * `replyTimeoutSeconds` of the POST → invalid. `on-post`: only the POST triggers a check, which
+ * looks at what has arrived, `ON_POST_TRIES` times `ON_POST_INTERVAL_MS` apart, and then gives up
+ * (invalid); the POST's answer waits for that verdict.
+ */
+export type Validation = 'on-reply' | 'on-post';
+/** `validation: 'on-post'`: how many times the CA looks, and how far apart. */
+export const ON_POST_TRIES = 5;
+export const ON_POST_INTERVAL_MS = 500;
+/** Named bundles of the knobs above, each modelled on CAs in the field (sandbox/personalities.ts). */
+export type PersonalityName = 'default' | 'rfc-example' | 'bytes-join' | 'mail-after-post' | 'validate-on-post';
+/**
  * What the challenge sender forges, for security tests: nothing; no DKIM signature at all; a
  * valid DKIM signature by another domain (`d=` not the CA's); a From that is not the challenge's
  * `from`.
@@ -62,10 +81,19 @@ export interface SandboxUser {
 }
 
 export interface SandboxOptions {
+  /**
+   * A bundle of the four challenge knobs below (default `'default'`); an explicit knob given
+   * next to it wins over the personality's value.
+   */
+  personality?: PersonalityName;
   /** Default `'on-fetch'`. */
   challengeTiming?: ChallengeTiming;
   /** Default `'string'`. */
   tokenJoin?: TokenJoin;
+  /** Default `'base64url'`. */
+  tokenEncoding?: TokenEncoding;
+  /** Default `'on-reply'`. */
+  validation?: Validation;
   /** Default `'none'`. */
   forgery?: Forgery;
   /** Require external account binding (RFC 8555 §7.3.4); the key is in `Sandbox.eab`. */
@@ -73,6 +101,11 @@ export interface SandboxOptions {
   faults?: Partial<SandboxFaults>;
   /** Validity of issued certificates; default 7 days. */
   certValidityDays?: number;
+  /**
+   * Validity of issued certificates in seconds, for short-lived certificates (renewal tests);
+   * wins over `certValidityDays`. notAfter = issuance + this; notBefore is back-dated a minute.
+   */
+  certificateLifetimeSeconds?: number;
   /** Mailbox users; default alice@example.test and bob@example.test (random passwords). Each user domain gets its own provider DKIM key. */
   users?: SandboxUser[];
   /** How long a challenge waits for a valid reply after the client's POST; default 600 s. */
@@ -124,7 +157,16 @@ export interface ReceivedReply {
   readonly at: Date;
 }
 
-export type SandboxChanges = Partial<Pick<SandboxOptions, 'challengeTiming' | 'tokenJoin' | 'forgery'>> & {
+/** The challenge knobs in force (a personality's, with any explicit knob or `configure` applied). */
+export interface ChallengeKnobs {
+  readonly challengeTiming: ChallengeTiming;
+  readonly tokenJoin: TokenJoin;
+  readonly tokenEncoding: TokenEncoding;
+  readonly validation: Validation;
+}
+
+/** `tokenEncoding` applies to challenges created after the change. */
+export type SandboxChanges = Partial<Pick<SandboxOptions, 'challengeTiming' | 'tokenJoin' | 'tokenEncoding' | 'validation' | 'forgery'>> & {
   faults?: Partial<SandboxFaults>;
 };
 
@@ -171,6 +213,10 @@ export interface Sandbox {
   readonly eab?: { readonly kid: string; readonly hmacKey: string };
   /** Temp folder holding all state (Dovecot config, maildirs, logs). Removed by `stop`. */
   readonly stateDir: string;
+  /** The personality it was started with. */
+  readonly personality: PersonalityName;
+  /** The challenge knobs in force now. */
+  knobs(): ChallengeKnobs;
   configure(changes: SandboxChanges): void;
   challengesSent(): readonly SentChallenge[];
   repliesReceived(): readonly ReceivedReply[];

@@ -13,11 +13,11 @@
  *
  * Known deviation made on purpose: RFC 8823 does not say how the halves are joined. `tokenJoin`
  * picks the reading: the base64url strings (most CAs) or the decoded bytes re-encoded. Token part 1
- * is 16 bytes (22 characters, not a multiple of 4), so the two readings always differ and a client
- * that joins the wrong way is caught.
+ * is 16 bytes (22 characters, not a multiple of 4) or, padded, 32 bytes whose 44 characters end in
+ * `=`, so the two readings always differ and a client that joins the wrong way is caught.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Forgery, TokenJoin } from '../types';
+import type { Forgery, TokenEncoding, TokenJoin } from '../types';
 import { MessageFormatError, mailboxAddress, parseMessage, textPlainBody } from '../mail/message';
 import type { DkimCheck } from '../mail/dkim';
 
@@ -26,11 +26,23 @@ export function newTokenPart(bytes = 16): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-/** The key authorization, joined per `join` (see the module comment). */
+/**
+ * token-part1 as the CA writes it in the Subject: 16 bytes unpadded base64url (22 characters), or
+ * 32 bytes padded standard base64 (44 characters, one `=`), the shape of RFC 8823 §3.1's example.
+ */
+export function newTokenPart1(encoding: TokenEncoding): string {
+  return encoding === 'base64url' ? newTokenPart(16) : randomBytes(32).toString('base64');
+}
+
+/**
+ * The key authorization, joined per `join` (see the module comment). A string join uses
+ * token-part1 exactly as written (padding included); a bytes join decodes it from either base64
+ * alphabet (Node's base64 decoder reads both, padded or not).
+ */
 export function keyAuthorization(tokenPart1: string, tokenPart2: string, thumbprint: string, join: TokenJoin): string {
   const token = join === 'string'
     ? tokenPart1 + tokenPart2
-    : Buffer.concat([Buffer.from(tokenPart1, 'base64url'), Buffer.from(tokenPart2, 'base64url')]).toString('base64url');
+    : Buffer.concat([Buffer.from(tokenPart1, 'base64'), Buffer.from(tokenPart2, 'base64url')]).toString('base64url');
   return `${token}.${thumbprint}`;
 }
 

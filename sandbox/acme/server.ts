@@ -38,7 +38,10 @@ export interface AcmeServerOptions {
   readonly caAddress: string;
   /** Mailboxes the CA can deliver challenge mail to; others are rejectedIdentifier. */
   readonly mailboxes: readonly string[];
-  readonly certValidityDays: number;
+  /** Validity of issued certificates, in seconds. */
+  readonly certLifetimeSeconds: number;
+  /** token-part1 for a new challenge, in the CA's encoding (it goes in the mail Subject). */
+  readonly newTokenPart1: () => string;
   readonly eab?: { readonly kid: string; readonly hmacKey: string };
   readonly requireEab: boolean;
   readonly faults: () => SandboxFaults;
@@ -383,7 +386,7 @@ export class AcmeServer {
       const id = this.newId();
       const challengeId = this.newId();
       const challenge: ChallengeRecord = {
-        id: challengeId, url: `${this.base}/chall/${challengeId}`, authzId: id, tokenPart1: newTokenPart(16), tokenPart2: newTokenPart(16),
+        id: challengeId, url: `${this.base}/chall/${challengeId}`, authzId: id, tokenPart1: this.options.newTokenPart1(), tokenPart2: newTokenPart(16),
         status: 'pending', messageIds: [], waitingReplies: [],
       };
       const authz: AuthorizationRecord = {
@@ -459,7 +462,7 @@ export class AcmeServer {
     if (typeof request['csr'] !== 'string') throw new AcmeProblem('malformed', 'finalize needs csr, base64url DER');
     const csrDer = decodeB64url(request['csr'], 'csr');
     const checked = checkCsr(csrDer, order.identifiers.map((i) => i.value), account.key);
-    const issued = await this.options.pki.issue({ spki: checked.spki, emails: order.identifiers.map((i) => i.value), keyUsage: checked.keyUsage, validityDays: this.options.certValidityDays });
+    const issued = await this.options.pki.issue({ spki: checked.spki, emails: order.identifiers.map((i) => i.value), keyUsage: checked.keyUsage, lifetimeSeconds: this.options.certLifetimeSeconds });
     const certId = this.newId();
     const aki = issued.cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId ?? '';
     const serialHex = issued.cert.serialNumber;
@@ -581,8 +584,9 @@ export class AcmeServer {
       const account = this.requireKid(jws);
       if (cert.accountId !== account.id) throw new AcmeProblem('unauthorized', 'only the account that ordered a certificate, or its key, may revoke it (RFC 8555 §7.6)');
     } else {
+      // RFC 8555 §7.6: a request signed with a jwk must be signed by the certificate's own key.
       const certKey: KeyObject = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
-      if (!certKey.equals(jws.key)) throw new AcmeProblem('unauthorized', 'the jwk is not the certificate\'s key');
+      if (!certKey.equals(jws.key)) throw new AcmeProblem('unauthorized', 'the JWS is signed with a jwk that is not the certificate\'s public key; sign with the certificate\'s key, or with the ordering account (kid) (RFC 8555 §7.6)');
     }
     const reason = request['reason'] ?? 0;
     if (typeof reason !== 'number' || !SUBSCRIBER_REASONS.has(reason)) throw new AcmeProblem('badRevocationReason', `reason ${JSON.stringify(reason)} is not one of 0, 1, 3, 4, 5, 9`);

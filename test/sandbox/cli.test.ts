@@ -13,7 +13,7 @@ import { openssl } from '../helpers/openssl';
 
 describe('npm run sandbox', () => {
   it('prints the addresses and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--timing', 'after-post', '--join', 'bytes', '--eab', '--acme-port', '0', '--doh-port', '0'], {
+    const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'sandbox/cli.ts', '--personality', 'rfc-example', '--timing', 'after-post', '--join', 'bytes', '--cert-lifetime', '300', '--eab', '--acme-port', '0', '--doh-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -27,7 +27,10 @@ describe('npm run sandbox', () => {
       while (!output.includes('Press Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
       expect(output).toContain('Press Ctrl-C');
       expect(output).toMatch(/ACME directory\s+https:\/\/127\.0\.0\.1:\d+\/directory/);
-      expect(output).toMatch(/challenge timing after-post, token join bytes/);
+      // The personality's knobs, with the explicit --timing and --join winning.
+      expect(output).toMatch(/Personality\s+rfc-example: token-part1 in padded standard base64/);
+      expect(output).toMatch(/challenge timing after-post, token join bytes, token-part1 base64-padded, validation on-reply/);
+      expect(output).toMatch(/Certificates\s+valid 300 s/);
       expect(output).toMatch(/alice@example\.test\s+password \S+/);
       const stateDir = /State folder\s+(\S+)/.exec(output)![1]!;
       const tlsRootPath = /TLS root\s+(\S+)/.exec(output)![1]!;

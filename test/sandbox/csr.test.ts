@@ -70,7 +70,7 @@ describe('sandbox CSR checks and issuance', () => {
     const email = 'jörg@example.test';
     const request = await csr([{ smtpUtf8: email }], KU.digitalSignature | KU.keyAgreement);
     const checked = checkCsr(request.der, [email], accountKey);
-    const issued = await pki.issue({ spki: checked.spki, emails: [email], keyUsage: checked.keyUsage, validityDays: 7 });
+    const issued = await pki.issue({ spki: checked.spki, emails: [email], keyUsage: checked.keyUsage, lifetimeSeconds: 7 * 86_400 });
     const text = openssl(['x509', '-noout', '-text', '-nameopt', 'utf8'], issued.cert.toString('pem'));
     expect(text).toMatch(/othername: (SmtpUTF8Mailbox|1\.3\.6\.1\.5\.5\.7\.8\.9)[:;]/);
     expect(text).toContain(email);
