@@ -94,6 +94,14 @@ async function value(ctx: HandlerContext, request: Request): Promise<ResponseVal
     }
     case 'revoke':
       return enroller.revoke(request.identityId, request.reason);
+    case 'trustRoot':
+      return enroller.trustRoot(request.identityId, request.sha256Fingerprint);
+    case 'declineRoot':
+      return enroller.declineRoot(request.identityId);
+    case 'recheck':
+      return enroller.recheck(request.identityId);
+    case 'setSendDefaults':
+      return enroller.setSendDefaults(request.identityId, request.signMail, request.encrypt);
     case 'download': {
       const record = await enroller.certificate(request.identityId);
       if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');

@@ -58,6 +58,12 @@ const enroller = new Enroller({
   settings,
   randomId: () => crypto.randomUUID(),
   random: () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32,
+  crypto,
+  fetchIssuer: async (url) => {
+    const response = await fetch(url, { credentials: 'omit', cache: 'no-store' });
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  },
 });
 
 let wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -112,7 +118,7 @@ async function identities(): Promise<IdentityView[]> {
       let smime: IdentityView['smime'] = null;
       try {
         const set = await smimeStore().getIdentityCertificates(identity.id);
-        smime = { signing: set.signingDbKey !== null, encryption: set.encryptionDbKey !== null };
+        smime = { signing: set.signingDbKey !== null, encryption: set.encryptionDbKey !== null, signMail: set.signMail, encrypt: set.encryptionPolicy === 2 };
       } catch {
         // The Experiment failed: the popup says "unknown" rather than guessing.
       }

@@ -2,7 +2,7 @@
  * The enrollment ports over Thunderbird's MailExtension APIs (DESIGN.md, "Thunderbird facts").
  * Thin on purpose: every decision is in src/enroll and the core folders.
  */
-import { bytesToBase64 } from '../enroll/encoding';
+import { base64ToBytes, bytesToBase64 } from '../enroll/encoding';
 import {
   PortError,
   type CertStorePort,
@@ -14,11 +14,13 @@ import {
   type ReplyPort,
   type ReplyRequest,
   type StoragePort,
+  type StoreCertificate,
   type Usage,
+  type UsageVerification,
 } from '../enroll/ports';
 import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
 import { parseAddressList } from '../messages/index';
-import { smimeStore } from './smime-store';
+import { smimeStore, type RawCertificate, type RawVerification } from './smime-store';
 
 export function storageArea(area: messenger.storage.StorageArea): StoragePort {
   return {
@@ -178,7 +180,32 @@ export const certStore: CertStorePort = {
   async clearIdentityCertificates(identityId, dbKey) {
     await smimeStore().clearIdentityCertificates(identityId, dbKey);
   },
+  async verifyCertificate(dbKey) {
+    const raw = await smimeStore().verifyCertificate(dbKey);
+    return { signing: verification(raw.signing), encryption: verification(raw.encryption) };
+  },
+  async findIssuerCandidates(der) {
+    return (await smimeStore().findIssuerCandidates(bytesToBase64(der))).map(storeCertificate);
+  },
+  async addIntermediates(ders) {
+    await smimeStore().addCaCertificates(ders.map(bytesToBase64));
+  },
+  async trustRootForEmail(der, sha256Fingerprint) {
+    await smimeStore().trustRootForEmail(bytesToBase64(der), sha256Fingerprint);
+  },
+  async setSendDefaults(identityId, signMail, encrypt) {
+    // Thunderbird's encryption policy: 0 = off by default, 2 = required by default.
+    await smimeStore().setIdentitySendDefaults(identityId, signMail, encrypt ? 2 : 0);
+  },
 };
+
+function storeCertificate(raw: RawCertificate): StoreCertificate {
+  return { subject: raw.subject, issuer: raw.issuer, sha256Fingerprint: raw.sha256Fingerprint, der: base64ToBytes(raw.der), builtInRoot: raw.builtInRoot };
+}
+
+function verification(raw: RawVerification): UsageVerification {
+  return { ok: raw.ok, errorCode: raw.errorCode, errorName: raw.errorName, errorMessage: raw.errorMessage, chain: raw.chain.map(storeCertificate) };
+}
 
 export const notifier: Notifier = {
   async notify(kind, email, detail) {

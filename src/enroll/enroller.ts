@@ -22,6 +22,7 @@
  * and a popup request never interleave on one record; different enrollments proceed independently.
  */
 import { revoke } from './certificates/revocation';
+import { declineRoot, recheck, setSendDefaults, trustRoot } from './certificates/usability';
 import { checkRenewals, renewalRequest } from './certificates/renewal';
 import type { EnrollerDeps } from './deps';
 import { bytesToBase64 } from './encoding';
@@ -244,6 +245,26 @@ export class Enroller {
       ...(passphrase === undefined ? {} : { passphrase }),
       ...(replaces === undefined ? {} : { replaces }),
     });
+  }
+
+  /** The user's consent to trust, for e-mail, the root shown with this fingerprint; then checked again. */
+  trustRoot(identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
+    return trustRoot(this.flow, identityId, sha256Fingerprint);
+  }
+
+  /** The user declined to trust the root: the certificate stays installed but unusable, and says so. */
+  declineRoot(identityId: string): Promise<CertificateRecord> {
+    return declineRoot(this.flow, identityId);
+  }
+
+  /** Asks NSS again whether Thunderbird can use the identity's certificate. */
+  recheck(identityId: string): Promise<CertificateRecord> {
+    return recheck(this.flow, identityId);
+  }
+
+  /** Whether Thunderbird signs all mail from the identity / requires encryption, by default. */
+  setSendDefaults(identityId: string, signMail: boolean, encrypt: boolean): Promise<CertificateRecord> {
+    return setSendDefaults(this.flow, identityId, signMail, encrypt);
   }
 
   /** Daily alarm: refreshes ARI windows and tells the user when a certificate is due. */

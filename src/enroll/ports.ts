@@ -244,6 +244,10 @@ export interface KeyPort {
   generate(email: string, keyType: KeyType, usage: Usage, passphrase: string): Promise<GeneratedKey>;
   /** Throws PortError('wrongPassphrase') when the passphrase does not open the key. */
   buildPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<Uint8Array>;
+  /** For CertStorePort.importPkcs12 only, under a one-time random secret: never store or offer it. Throws like buildPkcs12. */
+  buildImportPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<{ readonly pkcs12: Uint8Array; readonly secret: string }>;
+  /** A PKCS#12 made elsewhere (Thunderbird's export) is protected at least as buildPkcs12's is; read without the passphrase. */
+  isStrongPkcs12(pkcs12: Uint8Array): boolean;
   inspect(chainPem: string): Promise<CertificateSummary>;
   /** DER of the end-entity certificate. */
   leafDer(chainPem: string): Uint8Array;
@@ -260,6 +264,42 @@ export interface CertStorePort {
   importPkcs12(pkcs12: Uint8Array, passphrase: string, email: string, sha256Fingerprint: string): Promise<InstalledCertificate>;
   setIdentityCertificates(identityId: string, cert: InstalledCertificate, usage: Usage): Promise<void>;
   clearIdentityCertificates(identityId: string, dbKey: string): Promise<void>;
+  /** NSS's verdicts for e-mail signing and e-mail recipient, now, local only (no network). */
+  verifyCertificate(dbKey: string): Promise<CertificateVerification>;
+  /** Certificates in the store whose subject is `der`'s issuer name (candidates for its issuer). */
+  findIssuerCandidates(der: Uint8Array): Promise<StoreCertificate[]>;
+  /** Adds intermediates without trust of their own; those already present stay as they are. */
+  addIntermediates(ders: readonly Uint8Array[]): Promise<void>;
+  /** Trusts exactly this root (checked against the approved fingerprint) to issue e-mail certificates. */
+  trustRootForEmail(der: Uint8Array, sha256Fingerprint: string): Promise<void>;
+  /** Whether the identity signs all mail by default and requires encryption by default. */
+  setSendDefaults(identityId: string, signMail: boolean, encrypt: boolean): Promise<void>;
+}
+
+/** A certificate as the store holds it. */
+export interface StoreCertificate {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly sha256Fingerprint: string;
+  readonly der: Uint8Array;
+  readonly builtInRoot: boolean;
+}
+
+/** NSS's verdict for one usage: success and the chain it built, or the NSS error. */
+export interface UsageVerification {
+  readonly ok: boolean;
+  /** The PR error code (0 on success), e.g. -8179. */
+  readonly errorCode: number;
+  /** The NSS error name, e.g. `SEC_ERROR_UNKNOWN_ISSUER`; empty on success or when unknown. */
+  readonly errorName: string;
+  /** NSS's own message for the error, in Thunderbird's language; empty on success. */
+  readonly errorMessage: string;
+  readonly chain: readonly StoreCertificate[];
+}
+
+export interface CertificateVerification {
+  readonly signing: UsageVerification;
+  readonly encryption: UsageVerification;
 }
 
 /** storage.local: a flat key-value store of JSON values. */
@@ -277,7 +317,7 @@ export interface Clock {
   now(): number;
 }
 
-export const NOTICE_KINDS = ['installed', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue'] as const;
+export const NOTICE_KINDS = ['installed', 'installedUnusable', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export interface Notifier {

@@ -14,8 +14,11 @@ export interface IdentityView {
   readonly email: string;
   readonly name: string;
   readonly accountName: string;
-  /** What Thunderbird has set on the identity; null when the Experiment could not say. */
-  readonly smime: { readonly signing: boolean; readonly encryption: boolean } | null;
+  /**
+   * What Thunderbird has set on the identity: a signing / encryption certificate, and whether it
+   * signs all mail and requires encryption by default; null when the Experiment could not say.
+   */
+  readonly smime: { readonly signing: boolean; readonly encryption: boolean; readonly signMail: boolean; readonly encrypt: boolean } | null;
 }
 
 /** An enrollment as the popup sees it: no key material, not even encrypted. */
@@ -57,7 +60,12 @@ export type Request =
   | { readonly type: 'manualSent'; readonly enrollmentId: string }
   | { readonly type: 'renew'; readonly identityId: string; readonly passphrase?: string; readonly termsAgreed: boolean }
   | { readonly type: 'revoke'; readonly identityId: string; readonly reason: RevocationReason }
-  | { readonly type: 'download'; readonly identityId: string; readonly passphrase?: string };
+  | { readonly type: 'download'; readonly identityId: string; readonly passphrase?: string }
+  /** The user's consent to trust the root shown, identified by the fingerprint they saw. */
+  | { readonly type: 'trustRoot'; readonly identityId: string; readonly sha256Fingerprint: string }
+  | { readonly type: 'declineRoot'; readonly identityId: string }
+  | { readonly type: 'recheck'; readonly identityId: string }
+  | { readonly type: 'setSendDefaults'; readonly identityId: string; readonly signMail: boolean; readonly encrypt: boolean };
 
 export type RequestType = Request['type'];
 
@@ -75,6 +83,10 @@ export interface ResponseValues {
   readonly renew: { readonly enrollmentId: string; readonly generatedPassphrase?: string };
   readonly revoke: CertificateRecord;
   readonly download: { readonly filename: string };
+  readonly trustRoot: CertificateRecord;
+  readonly declineRoot: CertificateRecord;
+  readonly recheck: CertificateRecord;
+  readonly setSendDefaults: CertificateRecord;
 }
 
 export interface ErrorValue {
@@ -93,7 +105,7 @@ export interface Envelope<T extends Request = Request> {
 
 const REQUEST_TYPES: readonly RequestType[] = [
   'getState', 'caInfo', 'start', 'approveReply', 'declineReply', 'cancel', 'dismiss', 'providePassphrase',
-  'manualResponse', 'manualSent', 'renew', 'revoke', 'download',
+  'manualResponse', 'manualSent', 'renew', 'revoke', 'download', 'trustRoot', 'declineRoot', 'recheck', 'setSendDefaults',
 ];
 
 /** True for a message of ours; anything else is left to other listeners (STYLE.md 11). */

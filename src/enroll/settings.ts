@@ -23,6 +23,15 @@ export interface Settings {
   readonly smimeTrustAnchors: readonly string[];
   readonly keepKey: boolean;
   readonly debugLog: boolean;
+  /**
+   * SHA-256 fingerprints of roots pre-approved to issue e-mail certificates (an administrator's
+   * policy): a chain issued by one of them is trusted for e-mail without asking the user.
+   */
+  readonly trustedMailRoots: readonly string[];
+  /** Once the certificate verifies: sign all mail from the identity by default. */
+  readonly signByDefault: boolean;
+  /** Once the certificate verifies: require encryption by default (Thunderbird's "enable encryption by default"). */
+  readonly encryptByDefault: boolean;
 }
 
 /** The local sandbox of `npm run sandbox` (its default ports); a preset in the options page. */
@@ -47,6 +56,9 @@ export const DEFAULT_SETTINGS: Settings = {
   smimeTrustAnchors: [],
   keepKey: false,
   debugLog: false,
+  trustedMailRoots: [],
+  signByDefault: true,
+  encryptByDefault: false,
 };
 
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as readonly (keyof Settings)[];
@@ -96,6 +108,13 @@ export function validSettings(input: unknown): Partial<Settings> {
   list('smimeTrustAnchors');
   bool('keepKey');
   bool('debugLog');
+  list('trustedMailRoots');
+  if (Array.isArray(out['trustedMailRoots'])) {
+    // 32 bytes in hex, colons and spaces optional; anything else is not a fingerprint.
+    out['trustedMailRoots'] = (out['trustedMailRoots'] as string[]).filter((f) => /^[0-9A-Fa-f]{64}$/.test(f.replace(/[\s:]/g, '')));
+  }
+  bool('signByDefault');
+  bool('encryptByDefault');
   return out;
 }
 

@@ -6,6 +6,7 @@
  * Secrets: the certificate key is stored only as encrypted PKCS#8 (under the user's passphrase);
  * the passphrase itself only in storage.session. Nothing here is a secret in the clear.
  */
+import type { Usability, UsabilityVerdict } from './usability';
 import type { KeyType, ProblemInfo, RevocationReason, TokenJoin, Usage } from './ports';
 import type { RefusalCode } from './vocabulary';
 
@@ -171,6 +172,8 @@ export interface Enrollment {
   readonly chainPem?: string;
   readonly needsPassphrase?: boolean;
   readonly error?: EnrollError;
+  /** At `installed`: whether Thunderbird can use the certificate (the identity's record has the details). */
+  readonly usability?: UsabilityVerdict;
 }
 
 /** The certificate installed for an identity: what the popup summarises and renewal watches. */
@@ -196,6 +199,10 @@ export interface CertificateRecord {
   readonly renewalSource: 'ari' | 'lifetime';
   readonly renewalNotified?: boolean;
   readonly revoked?: { readonly at: number; readonly reason: RevocationReason };
+  /** Whether Thunderbird can sign and encrypt with it (NSS's verdict), and the root to decide on. */
+  readonly usability?: Usability;
+  /** The identity's defaults this add-on set once the certificate verified. */
+  readonly sendDefaults?: { readonly signMail: boolean; readonly encrypt: boolean };
 }
 
 /** storage.local keys: one entry per enrollment and per certificate, so concurrent flows never overwrite each other. */

@@ -200,13 +200,24 @@ export async function findIssuingRoot(deps: UsabilityDeps, chainPem: string): Pr
  * checked again. Never asks anyone: a root that needs the user's decision comes back in `root`.
  */
 export async function assessAfterInstall(deps: UsabilityDeps, chain: InstalledChain, policy: UsabilityPolicy): Promise<Usability> {
-  const intermediates = certificatesFromPem(chain.chainPem).slice(1);
-  const nonRoots: Uint8Array[] = [];
-  for (const der of intermediates) if (!(await isSelfSignedRoot(der, deps.crypto))) nonRoots.push(der);
-  if (nonRoots.length > 0) await deps.certStore.addIntermediates(nonRoots);
+  try {
+    const intermediates = certificatesFromPem(chain.chainPem).slice(1);
+    const nonRoots: Uint8Array[] = [];
+    for (const der of intermediates) if (!(await isSelfSignedRoot(der, deps.crypto))) nonRoots.push(der);
+    if (nonRoots.length > 0) await deps.certStore.addIntermediates(nonRoots);
+  } catch (error) {
+    // NSS's verdict below says whether the chain is complete without them.
+    deps.log.debug(`intermediates not imported: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const first = await checkUsability(deps, chain);
   if (first.verdict !== 'untrusted-root') return first;
-  const root = await findIssuingRoot(deps, chain.chainPem);
+  let root: RootCandidate | undefined;
+  try {
+    root = await findIssuingRoot(deps, chain.chainPem);
+  } catch (error) {
+    // The verdict stands; the popup then says the root could not be found.
+    deps.log.debug(`issuing root not found: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (root === undefined) return first;
   const approved = policy.trustedMailRoots.map(normalizeFingerprint).includes(normalizeFingerprint(root.sha256Fingerprint));
   if (!approved) return { ...first, root };

@@ -36,6 +36,9 @@ const SETTING_LABELS: Partial<Record<keyof Settings, string>> = {
   smimeTrustAnchors: 'optionsTrustAnchors',
   keepKey: 'optionsKeepKey',
   debugLog: 'optionsDebugLog',
+  trustedMailRoots: 'optionsTrustedMailRoots',
+  signByDefault: 'optionsSignByDefault',
+  encryptByDefault: 'optionsEncryptByDefault',
 };
 
 function settingName(key: keyof Settings): string {
@@ -68,6 +71,9 @@ function fill(settings: Settings): void {
   area('trust-anchors').value = settings.smimeTrustAnchors.join('\n');
   input('keep-key').checked = settings.keepKey;
   input('debug-log').checked = settings.debugLog;
+  area('trusted-mail-roots').value = settings.trustedMailRoots.join('\n');
+  input('sign-by-default').checked = settings.signByDefault;
+  input('encrypt-by-default').checked = settings.encryptByDefault;
 }
 
 function read(): Record<keyof Settings, unknown> {
@@ -86,6 +92,9 @@ function read(): Record<keyof Settings, unknown> {
     smimeTrustAnchors: pemBlocks(area('trust-anchors').value),
     keepKey: input('keep-key').checked,
     debugLog: input('debug-log').checked,
+    trustedMailRoots: lines(area('trusted-mail-roots').value),
+    signByDefault: input('sign-by-default').checked,
+    encryptByDefault: input('encrypt-by-default').checked,
   };
 }
 

@@ -84,7 +84,7 @@ export async function subjectLine(der: Uint8Array): Promise<string> {
   const cert = parse(pkijs, der);
   const short: Record<string, string> = { '2.5.4.3': 'CN', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST' };
   return cert.subject.typesAndValues
-    .map((tv) => `${short[tv.type] ?? tv.type}=${String(tv.value.valueBlock.value)}`)
+    .map((tv) => `${short[tv.type] ?? tv.type}=${tv.value.valueBlock.value}`)
     .reverse()
     .join(', ');
 }

@@ -10,6 +10,7 @@ import { KEY_TYPES, USAGES, type CaInfo, type KeyType, type RevocationReason, ty
 import { PROTOCOL, type EnrollmentView, type PopupState, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
 import { isTerminal, type CertificateRecord } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
+import { installedStepKey, usabilityView, type UsabilityView } from './usability-view';
 
 const REVOCATION_REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
 
@@ -155,7 +156,8 @@ function renderEnrollment(e: EnrollmentView | undefined): void {
   section.dataset['step'] = e.step;
   section.dataset['enrollmentId'] = e.id;
   text('enrollment-title', t('popupEnrollmentFor', e.email));
-  text('enrollment-step', t(stepKey(e.step)));
+  const installedKey = e.step === 'installed' ? installedStepKey(e.usability) : undefined;
+  text('enrollment-step', t(installedKey ?? stepKey(e.step)));
   el('steps').replaceChildren(
     ...e.history.map((h) => {
       const li = document.createElement('li');
@@ -220,10 +222,49 @@ function renderCertificate(record: CertificateRecord | undefined, enrollment: En
   text('cert-renew-at', t('popupCertRenewAt', when(record.renewAt), t(`renewalSource_${record.renewalSource}`)));
   show('cert-revoked', record.revoked !== undefined);
   if (record.revoked) text('cert-revoked', t('popupCertRevoked', when(record.revoked.at)));
+  renderUsability(record);
   const keptKey = enrollment?.id === record.enrollmentId && enrollment.hasKey;
   show('download-passphrase-fields', keptKey);
   el<HTMLButtonElement>('revoke').disabled = record.revoked !== undefined;
   el<HTMLButtonElement>('renew').disabled = enrollment !== undefined && !isTerminal(enrollment.step);
+}
+
+/** The identity whose declined root question the user asked to see again. */
+let askingAgain: string | undefined;
+
+function withAskAgain(view: UsabilityView | undefined, record: CertificateRecord): UsabilityView | undefined {
+  const root = record.usability?.root;
+  if (view === undefined || askingAgain !== record.identityId || !view.askAgain || root === undefined) return view;
+  return { ...view, askAgain: false, trustQuestion: { subject: root.subject, sha256Fingerprint: root.sha256Fingerprint } };
+}
+
+/** Whether Thunderbird can use the certificate, the root question, the send defaults (./usability-view.ts). */
+function renderUsability(record: CertificateRecord): void {
+  const identity = state?.identities.find((i) => i.id === record.identityId);
+  const view = withAskAgain(usabilityView(record, identity), record);
+  const section = el('usability');
+  show('usability', view !== undefined);
+  section.dataset['verdict'] = view?.verdict ?? '';
+  show('trust-question', view?.trustQuestion !== undefined);
+  show('trust-ask-again', view?.askAgain === true);
+  show('send-defaults', view?.sendDefaults !== undefined);
+  if (!view) return;
+  text('usability-summary', t(view.summaryKey));
+  show('usability-detail', view.errorNames.length > 0);
+  text('usability-detail', t('popupUsabilityDetail', view.errorNames.join(', ')));
+  show('usability-trusted-by', view.trustedByKey !== undefined);
+  if (view.trustedByKey !== undefined) text('usability-trusted-by', t(view.trustedByKey));
+  if (view.trustQuestion) {
+    text('trust-root-subject', t('popupTrustRootSubject', view.trustQuestion.subject));
+    text('trust-root-fingerprint', t('popupTrustRootFingerprint', view.trustQuestion.sha256Fingerprint));
+    el('trust-question').dataset['fingerprint'] = view.trustQuestion.sha256Fingerprint;
+  }
+  if (view.sendDefaults) {
+    show('sign-by-default-label', view.sendDefaults.canSign);
+    show('encrypt-by-default-label', view.sendDefaults.canEncrypt);
+    el<HTMLInputElement>('sign-by-default').checked = view.sendDefaults.signMail;
+    el<HTMLInputElement>('encrypt-by-default').checked = view.sendDefaults.encrypt;
+  }
 }
 
 function render(): void {
@@ -375,6 +416,32 @@ function wire(): void {
     }),
   );
 
+  el('trust-accept').addEventListener('click', () =>
+    void act(async () => {
+      // The fingerprint the user was shown: the background trusts that root and no other.
+      const sha256Fingerprint = el('trust-question').dataset['fingerprint'] ?? '';
+      askingAgain = undefined;
+      await send({ type: 'trustRoot', identityId: selectedIdentityId(), sha256Fingerprint });
+    }),
+  );
+  el('trust-decline').addEventListener('click', () =>
+    void act(async () => {
+      askingAgain = undefined;
+      await send({ type: 'declineRoot', identityId: selectedIdentityId() });
+    }),
+  );
+  el('trust-ask-again').addEventListener('click', () => {
+    askingAgain = selectedIdentityId();
+    render();
+  });
+  for (const id of ['sign-by-default', 'encrypt-by-default']) {
+    el(id).addEventListener('change', () =>
+      void act(async () => {
+        await send({ type: 'setSendDefaults', identityId: selectedIdentityId(), signMail: el<HTMLInputElement>('sign-by-default').checked, encrypt: el<HTMLInputElement>('encrypt-by-default').checked });
+      }),
+    );
+  }
+
   // The background writes every step to storage: that is the popup's cue to redraw.
   messenger.storage.onChanged.addListener((_changes, area) => {
     if (area === 'local' && !busy) void refresh();
@@ -388,6 +455,10 @@ async function main(): Promise<void> {
   fillSelect('revoke-reason', REVOCATION_REASONS.map((r) => ({ value: String(r), label: t(`revoke_${r}`) })));
   wire();
   await refresh();
+  // Thunderbird's verdict may have changed since the last look (expiry, a root trusted or
+  // distrusted in its certificate manager): ask NSS again; the answer redraws through storage.
+  const record = certificateOf(selectedIdentityId());
+  if (record?.usability !== undefined && record.revoked === undefined) void send({ type: 'recheck', identityId: record.identityId }).catch(() => undefined);
   if (state) {
     fillSelect('key-type', KEY_TYPES.map((k) => ({ value: k, label: k })), state.defaults.keyType);
     fillSelect('usage', USAGES.map((u) => ({ value: u, label: t(`usage_${u}`) })), state.defaults.usage);

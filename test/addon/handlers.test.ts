@@ -12,7 +12,7 @@ function context(world: World, kicked: (string | undefined)[] = []): HandlerCont
     keys: world.keys,
     downloads: world.deps().downloads,
     settings: () => Promise.resolve({ ...world.settings, locked: false }),
-    identities: () => Promise.resolve([{ id: 'id1', email: 'alice@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: false } }]),
+    identities: () => Promise.resolve([{ id: 'id1', email: 'alice@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: false, signMail: false, encrypt: false } }]),
     kick: (id) => {
       kicked.push(id);
       if (id !== undefined) void enroller.advance(id);

@@ -3,6 +3,7 @@
  * be scripted to fail, so tests assert behaviour (what was sent, stored, answered) rather than
  * internals.
  */
+import { usabilityMethods, VERIFIES } from '../helpers/cert-store';
 import {
   PortError,
   type AccountRequest,
@@ -27,6 +28,7 @@ import {
   type StoragePort,
   type TokenJoin,
   type Usage,
+  type CertificateVerification,
 } from '../../src/enroll/ports';
 import { Enroller, type EnrollerDeps } from '../../src/enroll/enroller';
 import { DEFAULT_SETTINGS, type Settings } from '../../src/enroll/settings';
@@ -291,6 +293,15 @@ export class FakeCertStore implements CertStorePort {
     if (this.identities.get(identityId)?.dbKey === dbKey) this.identities.delete(identityId);
     return Promise.resolve();
   }
+  /** What NSS answers: usable unless a test says otherwise. */
+  verification: CertificateVerification = VERIFIES;
+  readonly sendDefaults: [string, boolean, boolean][] = [];
+  private readonly usability = usabilityMethods(() => this.verification, this.sendDefaults);
+  verifyCertificate = this.usability.verifyCertificate;
+  findIssuerCandidates = this.usability.findIssuerCandidates;
+  addIntermediates = this.usability.addIntermediates;
+  trustRootForEmail = this.usability.trustRootForEmail;
+  setSendDefaults = this.usability.setSendDefaults;
 }
 
 export class World {

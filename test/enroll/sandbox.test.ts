@@ -4,6 +4,7 @@
  * CSR and PKCS#12 — and the user's mailbox played by IMAP and SMTP in place of Thunderbird.
  * Everything but the Thunderbird glue, end to end; the E2E suite adds Thunderbird.
  */
+import { usabilityMethods } from '../helpers/cert-store';
 import { webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox, type SandboxUser } from '../../sandbox/index';
@@ -83,6 +84,7 @@ function harness(user: SandboxUser, settings: Settings) {
         return Promise.resolve();
       },
       clearIdentityCertificates: () => Promise.resolve(),
+      ...usabilityMethods(),
     },
     storage,
     session: new FakeStorage(),

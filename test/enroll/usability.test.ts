@@ -62,26 +62,33 @@ class Store implements CertStorePort {
   readonly added: Uint8Array[][] = [];
   readonly sendDefaults: [string, boolean, boolean][] = [];
   constructor(private readonly rootFingerprint: string, readonly stored: StoreCertificate[] = []) {}
-  async importPkcs12(): Promise<InstalledCertificate> {
-    throw new Error('not used');
+  importPkcs12(): Promise<InstalledCertificate> {
+    return Promise.reject(new Error('not used'));
   }
-  async setIdentityCertificates(): Promise<void> {}
-  async clearIdentityCertificates(): Promise<void> {}
-  async verifyCertificate(): Promise<CertificateVerification> {
+  setIdentityCertificates(): Promise<void> {
+    return Promise.resolve();
+  }
+  clearIdentityCertificates(): Promise<void> {
+    return Promise.resolve();
+  }
+  verifyCertificate(): Promise<CertificateVerification> {
     const usable = this.trusted.some((t) => normalizeFingerprint(t.fingerprint) === normalizeFingerprint(this.rootFingerprint));
-    return usable ? { signing: ok(), encryption: ok() } : { signing: unknownIssuer(), encryption: unknownIssuer() };
+    return Promise.resolve(usable ? { signing: ok(), encryption: ok() } : { signing: unknownIssuer(), encryption: unknownIssuer() });
   }
-  async findIssuerCandidates(): Promise<StoreCertificate[]> {
-    return this.stored;
+  findIssuerCandidates(): Promise<StoreCertificate[]> {
+    return Promise.resolve(this.stored);
   }
-  async addIntermediates(ders: readonly Uint8Array[]): Promise<void> {
+  addIntermediates(ders: readonly Uint8Array[]): Promise<void> {
     this.added.push([...ders]);
+    return Promise.resolve();
   }
-  async trustRootForEmail(d: Uint8Array, fingerprint: string): Promise<void> {
+  trustRootForEmail(d: Uint8Array, fingerprint: string): Promise<void> {
     this.trusted.push({ der: d, fingerprint });
+    return Promise.resolve();
   }
-  async setSendDefaults(identityId: string, sign: boolean, encrypt: boolean): Promise<void> {
+  setSendDefaults(identityId: string, sign: boolean, encrypt: boolean): Promise<void> {
     this.sendDefaults.push([identityId, sign, encrypt]);
+    return Promise.resolve();
   }
 }
 
@@ -98,9 +105,9 @@ async function world(options: { aia?: boolean; inStore?: boolean } = {}) {
     certStore: store,
     crypto,
     clock: { now: () => 1_000 },
-    fetchIssuer: async (url) => {
+    fetchIssuer: (url) => {
       fetched.push(url);
-      return der(r);
+      return Promise.resolve(der(r));
     },
     log: { debug: () => undefined },
   };
@@ -156,7 +163,7 @@ describe('the root that issued the chain', () => {
     const impostor = await root('CN=Test Mailbox Root');
     w.store.stored.push({ subject: 'CN=Test Mailbox Root', issuer: 'CN=Test Mailbox Root', sha256Fingerprint: await sha256FingerprintOf(der(impostor), crypto), der: der(impostor), builtInRoot: false });
     expect(await findIssuingRoot(w.deps, w.chainPem)).toBeUndefined();
-    expect(await findIssuingRoot({ ...w.deps, fetchIssuer: async () => der(impostor) }, w.chainPem)).toBeUndefined();
+    expect(await findIssuingRoot({ ...w.deps, fetchIssuer: () => Promise.resolve(der(impostor)) }, w.chainPem)).toBeUndefined();
     // Nor an impostor appended to the chain.
     expect(await findIssuingRoot(w.deps, `${w.chainPem}\n${impostor.cert.toString('pem')}`)).toBeUndefined();
   });

@@ -8,6 +8,7 @@
  *
  * Test-only: nothing here is used by the add-on.
  */
+import { usabilityMethods } from '../helpers/cert-store';
 import { createHash, webcrypto } from 'node:crypto';
 import { Enroller, type EnrollerDeps } from '../../src/enroll/enroller';
 import { createMailCheckAdapter } from '../../src/enroll/adapters/mail-check';
@@ -280,6 +281,12 @@ export class MemoryCertStore implements CertStorePort {
     this.identities.delete(identityId);
     return Promise.resolve();
   }
+  private readonly usability = usabilityMethods();
+  verifyCertificate = this.usability.verifyCertificate;
+  findIssuerCandidates = this.usability.findIssuerCandidates;
+  addIntermediates = this.usability.addIntermediates;
+  trustRootForEmail = this.usability.trustRootForEmail;
+  setSendDefaults = this.usability.setSendDefaults;
 }
 
 export interface FlowWorldOptions {

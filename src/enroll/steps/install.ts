@@ -5,6 +5,7 @@
  * certificate record. The pending key is then removed unless the user chose to keep it.
  */
 import { offerPkcs12 } from '../certificates/download';
+import { assessInstalled } from '../certificates/usability';
 import { initialRenewal } from '../certificates/renewal';
 import { base64ToBytes } from '../encoding';
 import { EnrollRequestError, messageOf } from '../errors';
@@ -39,12 +40,20 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
     return flow.fail(e, 'install', messageOf(error));
   }
   const now = flow.now();
-  const record = certificateRecord(e, chainPem, summary, installed, now, await initialRenewal(flow, e.directoryUrl, chainPem, summary));
-  await flow.locks.run(LOCK.certificate(e.identityId), () => saveCertificate(storage, record));
+  const installedRecord = certificateRecord(e, chainPem, summary, installed, now, await initialRenewal(flow, e.directoryUrl, chainPem, summary));
+  // Installed is not usable: NSS decides whether Thunderbird will sign and encrypt with it.
+  const record = await flow.locks.run(LOCK.certificate(e.identityId), async () => {
+    const checked = await assessInstalled(flow, installedRecord);
+    await saveCertificate(storage, checked);
+    return checked;
+  });
+  const verdict = record.usability?.verdict ?? 'unknown';
   await offerPkcs12(flow, e, pkcs12);
-  const done = await flow.transition(e, 'installed', { needsPassphrase: undefined, wakeAt: undefined, encryptedKey: e.keepKey ? e.encryptedKey : undefined }, e.keepKey ? 'key kept (encrypted) for renewal' : 'pending key removed');
+  const keyNote = e.keepKey ? 'key kept (encrypted) for renewal' : 'pending key removed';
+  const done = await flow.transition(e, 'installed', { needsPassphrase: undefined, wakeAt: undefined, encryptedKey: e.keepKey ? e.encryptedKey : undefined, usability: verdict }, `${keyNote}; ${verdict === 'ready' ? 'ready to sign and encrypt' : `not usable yet: ${verdict}`}`);
   await session.remove([KEYS.passphrase(e.id)]);
-  await notifier.notify('installed', e.email);
+  // Never a plain "installed" for a certificate Thunderbird cannot use.
+  await notifier.notify(verdict === 'ready' ? 'installed' : 'installedUnusable', e.email);
   return done;
 }
 
