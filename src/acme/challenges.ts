@@ -5,17 +5,11 @@
  * A type no plug-in knows is kept as data (`known: false`, members in `raw`), as certbot's
  * `acme` package does: a server offering a new challenge type must not break the client.
  */
-import { AcmeProtocolError, type RequestInfo } from './errors';
-import { parseProblem, statusOf, str, type UrlCheck } from './parse';
-import { CHALLENGE_STATUSES, type ChallengeBase, type ChallengeStatus } from './types';
-import { emailReply00 } from './challenges/email-reply';
+import { AcmeProtocolError } from './errors';
+import { parseProblem, statusOf, str } from './parse';
+import { CHALLENGE_STATUSES, type ChallengeBase, type ChallengeParser, type ChallengePlugin, type ChallengeStatus, type RequestInfo, type UrlCheck } from './types';
 
-/** A plug-in: reads the type-specific members of one challenge type. */
-export interface ChallengePlugin<T extends ChallengeBase = ChallengeBase> {
-  readonly type: string;
-  /** Adds the type's fields to `base`; throws AcmeProtocolError when a required one is wrong. */
-  parse(base: ChallengeBase, raw: Readonly<Record<string, unknown>>, request: RequestInfo): T;
-}
+export type { ChallengePlugin };
 
 /** RFC 8555 §8.1: the token every token challenge carries, ≥ 128 bits of base64url. */
 export function parseToken(raw: Readonly<Record<string, unknown>>, request: RequestInfo): string {
@@ -31,14 +25,15 @@ export interface TokenChallenge extends ChallengeBase {
   readonly token: string;
 }
 
-function tokenPlugin(type: TokenChallenge['type']): ChallengePlugin<TokenChallenge> {
+/** The plug-in of one token challenge type (RFC 8555 §8.3 http-01, §8.4 dns-01, RFC 8737 tls-alpn-01). */
+export function tokenChallengePlugin(type: TokenChallenge['type']): ChallengePlugin<TokenChallenge> {
   return {
     type,
     parse: (base, raw, request) => ({ ...base, type, known: true, token: parseToken(raw, request) }),
   };
 }
 
-export class ChallengeRegistry {
+export class ChallengeRegistry implements ChallengeParser {
   private readonly plugins = new Map<string, ChallengePlugin>();
 
   constructor(plugins: readonly ChallengePlugin[] = []) {
@@ -73,11 +68,6 @@ export class ChallengeRegistry {
     const plugin = this.plugins.get(type);
     return plugin ? plugin.parse(base, raw, request) : base;
   }
-}
-
-/** The registry a client uses unless given another: the token challenges and email-reply-00. */
-export function defaultChallengeRegistry(): ChallengeRegistry {
-  return new ChallengeRegistry([tokenPlugin('http-01'), tokenPlugin('dns-01'), tokenPlugin('tls-alpn-01'), emailReply00]);
 }
 
 export function isTokenChallenge(challenge: ChallengeBase): challenge is TokenChallenge {

@@ -11,7 +11,8 @@
 import * as account from './account';
 import * as authorization from './authorization';
 import * as certificate from './certificate';
-import { defaultChallengeRegistry, type ChallengeRegistry } from './challenges';
+import { ChallengeRegistry, tokenChallengePlugin } from './challenges';
+import { emailReply00 } from './challenges/email-reply';
 import type { AcmeContext } from './context';
 import { AcmeHttp, type Clock, type RequestEvent, type RetryPolicy } from './http';
 import type { ExternalAccountBinding } from './jws';
@@ -52,6 +53,15 @@ export interface AcmeClientOptions {
   readonly challengeRegistry?: ChallengeRegistry;
   /** Allow plain-http URLs (a loopback test server). Never for a real CA. */
   readonly allowHttp?: boolean;
+}
+
+/**
+ * The registry a client uses unless given another: the token challenges (RFC 8555 §8.3, §8.4,
+ * RFC 8737) and email-reply-00 (RFC 8823). Built here, above the plug-ins, so the registry itself
+ * knows none of them.
+ */
+export function defaultChallengeRegistry(): ChallengeRegistry {
+  return new ChallengeRegistry([tokenChallengePlugin('http-01'), tokenChallengePlugin('dns-01'), tokenChallengePlugin('tls-alpn-01'), emailReply00]);
 }
 
 export class AcmeClient {

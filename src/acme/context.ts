@@ -5,14 +5,14 @@
  */
 import { AcmeUsageError } from './errors';
 import type { AcmeHttp, AcmeResponse } from './http';
-import type { ChallengeRegistry } from './challenges';
 import type { JwsPayload } from './jws';
 import type { AccountKey } from './keys';
 import type { PollSettings } from './poll';
+import type { ChallengeParser } from './types';
 
 export interface AcmeContext {
   readonly http: AcmeHttp;
-  readonly registry: ChallengeRegistry;
+  readonly registry: ChallengeParser;
   readonly poll: PollSettings;
   accountKey: AccountKey;
   accountUrl: string | undefined;

@@ -4,7 +4,7 @@
  * extension member — together with the request that earned them. Nothing is flattened to a
  * string before the UI.
  */
-import type { Problem } from './types';
+import type { Problem, RequestInfo } from './types';
 
 /** The ACME error URNs of RFC 8555 §6.7 (and RFC 8555 §7.3.3 for userActionRequired). */
 export const ProblemTypes = {
@@ -41,10 +41,7 @@ export const ProblemTypes = {
 } as const;
 
 /** Where an error happened: the request that was being made. */
-export interface RequestInfo {
-  readonly method: string;
-  readonly url: string;
-}
+export type { RequestInfo };
 
 /** Base class of every error this module throws. */
 export class AcmeError extends Error {

@@ -22,7 +22,7 @@
  * After a restart: `new AcmeClient({..., accountKey: await importAccountKey(saved, crypto),
  * accountUrl })` and fetch the order by its URL.
  */
-export { AcmeClient, type AcmeClientOptions } from './client';
+export { AcmeClient, defaultChallengeRegistry, type AcmeClientOptions } from './client';
 export {
   accountKeyThumbprint,
   algorithmOfJwk,
@@ -42,7 +42,7 @@ export { DEFAULT_RETRY, DEFAULT_MAX_RESPONSE_BYTES, systemClock } from './http';
 export { DEFAULT_POLL, type PollProgress, type PollSettings, type WaitOptions } from './poll';
 export type { FinalizeTarget, NewOrderOptions } from './order';
 export type { RevokeBy } from './revoke';
-export { ChallengeRegistry, defaultChallengeRegistry, isTokenChallenge, type ChallengePlugin, type TokenChallenge } from './challenges';
+export { ChallengeRegistry, isTokenChallenge, tokenChallengePlugin, type TokenChallenge } from './challenges';
 export { EMAIL_REPLY_00, emailReply00, isEmailReplyChallenge, type EmailReplyChallenge } from './challenges/email-reply';
 export { parsePemChain, topIssuerNames, PEM_CHAIN_TYPE } from './certificate';
 export { certIdFromParts, renewalCertId } from './renewal-info';

@@ -6,8 +6,7 @@
  * `raw`, unknown statuses become `'unknown'`. Every refusal is an AcmeProtocolError naming the
  * field, never a TypeError from deep inside.
  */
-import { AcmeProtocolError, type RequestInfo } from './errors';
-import type { ChallengeRegistry } from './challenges';
+import { AcmeProtocolError } from './errors';
 import {
   ACCOUNT_STATUSES,
   AUTHORIZATION_STATUSES,
@@ -16,16 +15,18 @@ import {
   type AccountStatus,
   type Authorization,
   type AuthorizationStatus,
+  type ChallengeParser,
   type Directory,
   type Identifier,
   type Order,
   type OrderStatus,
   type Problem,
   type RenewalInfo,
+  type RequestInfo,
+  type UrlCheck,
 } from './types';
 
-/** Checks and resolves a URL the server sent (https, absolute). */
-export type UrlCheck = (value: string, what: string) => string;
+export type { UrlCheck };
 
 /** Subproblems nest only one level in RFC 8555 §6.7.1; deeper nesting is cut here. */
 const MAX_SUBPROBLEMS = 100;
@@ -181,7 +182,7 @@ export function parseAuthorization(
   url: string,
   request: RequestInfo,
   checkUrl: UrlCheck,
-  registry: ChallengeRegistry,
+  registry: ChallengeParser,
   retryAfterMs: number | undefined,
 ): Authorization {
   const rawStatus = str(obj, 'status', request);

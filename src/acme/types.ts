@@ -97,10 +97,19 @@ export interface Order {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
+/** The request a response or an error belongs to. */
+export interface RequestInfo {
+  readonly method: string;
+  readonly url: string;
+}
+
+/** Checks and resolves a URL the server sent (https, absolute); `what` names it in the error. */
+export type UrlCheck = (value: string, what: string) => string;
+
 /**
  * Fields every challenge carries (RFC 8555 §8). Type-specific fields (a token, the RFC 8823
- * `from`) come from a plug-in in ./challenges.ts; a type no plug-in knows stays a
- * `ChallengeBase` with `known: false` and its members in `raw` — data, never an error.
+ * `from`) come from a `ChallengePlugin`; a type no plug-in knows stays a `ChallengeBase` with
+ * `known: false` and its members in `raw` — data, never an error.
  */
 export interface ChallengeBase {
   readonly type: string;
@@ -112,6 +121,21 @@ export interface ChallengeBase {
   /** True when a registered plug-in parsed the type-specific fields. */
   readonly known: boolean;
   readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A challenge plug-in: reads the type-specific members of one challenge type. The core knows
+ * none of them; ./challenges.ts has the token types, ./challenges/email-reply.ts RFC 8823's.
+ */
+export interface ChallengePlugin<T extends ChallengeBase = ChallengeBase> {
+  readonly type: string;
+  /** Adds the type's fields to `base`; throws AcmeProtocolError when a required one is wrong. */
+  parse(base: ChallengeBase, raw: Readonly<Record<string, unknown>>, request: RequestInfo): T;
+}
+
+/** What reading an authorization needs: one challenge object in, parsed (or kept as data) out. */
+export interface ChallengeParser {
+  parse(raw: Readonly<Record<string, unknown>>, request: RequestInfo, checkUrl: UrlCheck): ChallengeBase;
 }
 
 /** RFC 8555 §7.1.4. */

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AcmeProtocolError } from '../../src/acme';
 import { webcrypto } from 'node:crypto';
-import { defaultChallengeRegistry } from '../../src/acme/challenges';
+import { defaultChallengeRegistry } from '../../src/acme/client';
 import { AcmeHttp } from '../../src/acme/http';
 import { parseAccount, parseAuthorization, parseDirectory, parseOrder, parseProblem, parseRenewalInfo } from '../../src/acme/parse';
 import { BASE, fixture } from './fake-acme';

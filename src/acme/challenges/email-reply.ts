@@ -8,8 +8,7 @@
  */
 import { AcmeProtocolError } from '../errors';
 import { str } from '../parse';
-import type { ChallengeBase } from '../types';
-import type { ChallengePlugin } from '../challenges';
+import type { ChallengeBase, ChallengePlugin } from '../types';
 
 export const EMAIL_REPLY_00 = 'email-reply-00';
 
