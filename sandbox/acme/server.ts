@@ -55,6 +55,7 @@ export interface AcmeServerOptions {
 const MAX_BODY = 65_536;
 /** RFC 5280 §5.3.1 reasons a subscriber may give (CA/B BR §4.9.1.1). */
 const SUBSCRIBER_REASONS = new Set([0, 1, 3, 4, 5, 9]);
+const KEY_COMPROMISE = 1;
 const DAY_MS = 86_400_000;
 
 /** Applies a rate without randomness: rate 0.25 hits exactly every fourth call. */
@@ -462,6 +463,12 @@ export class AcmeServer {
     if (typeof request['csr'] !== 'string') throw new AcmeProblem('malformed', 'finalize needs csr, base64url DER');
     const csrDer = decodeB64url(request['csr'], 'csr');
     const checked = checkCsr(csrDer, order.identifiers.map((i) => i.value), account.key);
+    // S/MIME BR §6.1.1.3: never certify a key known to be compromised. A key kept for renewal is
+    // fine otherwise.
+    const spki = Buffer.from(checked.spki);
+    if ([...this.state.certificates.values()].some((c) => c.revokedReason === KEY_COMPROMISE && spki.equals(c.spki))) {
+      throw new AcmeProblem('badCSR', 'the CSR\'s key belongs to a certificate revoked for keyCompromise; make a new key');
+    }
     const issued = await this.options.pki.issue({ spki: checked.spki, emails: order.identifiers.map((i) => i.value), keyUsage: checked.keyUsage, lifetimeSeconds: this.options.certLifetimeSeconds });
     const certId = this.newId();
     const aki = issued.cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId ?? '';

@@ -156,12 +156,14 @@ export interface CsrOptions {
   readonly keyUsage?: x509.KeyUsageFlags;
   readonly extraExtensions?: readonly x509.Extension[];
   readonly subject?: string;
+  /** The key pair to certify (a kept key); a fresh P-256 pair by default. */
+  readonly keys?: CryptoKeyPair;
 }
 
-/** A PKCS#10 request (DER) for a fresh P-256 key, built with @peculiar/x509. */
+/** A PKCS#10 request (DER) for `options.keys` or a fresh P-256 key, built with @peculiar/x509. */
 export async function makeCsr(options: CsrOptions): Promise<{ der: Uint8Array; keys: CryptoKeyPair }> {
   const crypto = webcrypto as unknown as Crypto;
-  const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const keys = options.keys ?? await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     ...(options.subject === undefined ? {} : { name: options.subject }),
     keys,

@@ -32,17 +32,28 @@ async function webcryptoToNode(keys: CryptoKeyPair): Promise<KeyObject> {
   return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
 }
 
-/** A certificate for alice, issued through the whole flow, with its private key. */
-async function issue(): Promise<{ client: TestAcmeClient; leaf: x509.X509Certificate; key: KeyObject }> {
+interface Issued {
+  readonly client: TestAcmeClient;
+  readonly leaf: x509.X509Certificate;
+  readonly keys: CryptoKeyPair;
+  readonly key: KeyObject;
+}
+
+/** A certificate for alice (for `keys`, or a fresh key), issued through the whole flow. */
+async function issue(keys?: CryptoKeyPair): Promise<Issued> {
   const p = await order(sandbox, alice);
   expect((await answer(sandbox, alice, p))['status']).toBe('valid');
-  const csr = await makeCsr({ emails: [alice.email] });
-  expect((await p.client.post(p.finalizeUrl, { csr: b64(csr.der) })).status).toBe(200);
+  const csr = await makeCsr({ emails: [alice.email], ...(keys === undefined ? {} : { keys }) });
+  const finalized = await p.client.post(p.finalizeUrl, { csr: b64(csr.der) });
+  expect(finalized.status, finalized.text).toBe(200);
   const valid = await p.client.pollUntil(p.orderUrl, (o) => o['status'] === 'valid');
   const chain = await p.client.get(valid['certificate'] as string);
   const leaf = new x509.X509Certificate(chain.text.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!);
-  return { client: p.client, leaf, key: await webcryptoToNode(csr.keys) };
+  return { client: p.client, leaf, keys: csr.keys, key: await webcryptoToNode(csr.keys) };
 }
+
+/** The bytes of a certificate's subjectPublicKeyInfo. */
+const spkiOf = (cert: x509.X509Certificate): Buffer => Buffer.from(cert.publicKey.rawData);
 
 async function ariWindowEnd(client: TestAcmeClient, leaf: x509.X509Certificate): Promise<number> {
   const aki = leaf.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId!;
@@ -62,9 +73,12 @@ describe('short-lived certificates', () => {
 });
 
 describe('revocation by the certificate key (RFC 8555 §7.6)', () => {
-  it('refuses a jwk that is not the certificate key and another account, then accepts the certificate key', async () => {
-    const { client, leaf, key } = await issue();
-    const request = { certificate: b64(new Uint8Array(leaf.rawData)), reason: 1 };
+  it('certificate key: refuses a jwk that is not the certificate key and another account, accepts the certificate key, then never certifies that key again', async () => {
+    const { client, leaf, keys, key } = await issue();
+    // A certificate for the same key (renewal with a kept key) is issued while the key is good.
+    const renewed = await issue(keys);
+    expect(spkiOf(renewed.leaf).equals(spkiOf(leaf))).toBe(true);
+    const request = { certificate: b64(new Uint8Array(leaf.rawData)), reason: 1 }; // keyCompromise
 
     const stranger = new TestAcmeClient(sandbox, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     const byStranger = await stranger.post(await stranger.url('revokeCert'), request);
@@ -84,5 +98,13 @@ describe('revocation by the certificate key (RFC 8555 §7.6)', () => {
     expect(await ariWindowEnd(client, leaf)).toBeLessThan(Date.now());
     const again = await byCertKey.post(await byCertKey.url('revokeCert'), request);
     expect(again.json?.['type']).toBe(acmeError('alreadyRevoked'));
+
+    // A key revoked for keyCompromise is never certified again (S/MIME BR §6.1.1.3).
+    const p = await order(sandbox, alice);
+    expect((await answer(sandbox, alice, p))['status']).toBe('valid');
+    const compromised = await makeCsr({ emails: [alice.email], keys });
+    const refused = await p.client.post(p.finalizeUrl, { csr: b64(compromised.der) });
+    expect([refused.status, refused.json?.['type']]).toEqual([400, acmeError('badCSR')]);
+    expect(refused.json?.['detail']).toMatch(/revoked for keyCompromise/);
   });
 });
