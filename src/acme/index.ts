@@ -30,6 +30,7 @@ export {
   generateAccountKey,
   importAccountKey,
   signingKeyFromPair,
+  signingKeyFromPkcs8,
   JWS_ALGORITHMS,
   type AccountKey,
   type JwsAlgorithm,

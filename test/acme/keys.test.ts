@@ -1,4 +1,4 @@
-import { createPublicKey, createVerify, verify as nodeVerify, webcrypto } from 'node:crypto';
+import { createPublicKey, createVerify, generateKeyPairSync, verify as nodeVerify, webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   accountKeyThumbprint,
@@ -8,6 +8,7 @@ import {
   generateAccountKey,
   importAccountKey,
   signingKeyFromPair,
+  signingKeyFromPkcs8,
   type JwsAlgorithm,
 } from '../../src/acme';
 import { signJws } from '../../src/acme/jws';
@@ -78,5 +79,28 @@ describe('account keys and JWS (RFC 7515 ยง7.2.2, RFC 7518, RFC 8037, RFC 8555 ย
     const oaep = (await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['encrypt', 'decrypt']));
     await expect(signingKeyFromPair(oaep, crypto)).rejects.toThrow(/RSASSA-PKCS1-v1_5/);
     await expect(exportAccountKey(key, crypto)).rejects.toThrow(/not extractable/);
+  });
+
+  it.each([
+    ['ES256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+    ['ES384', () => generateKeyPairSync('ec', { namedCurve: 'P-384' })],
+    ['RS256', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ['EdDSA', () => generateKeyPairSync('ed25519')],
+  ] as const)('%s: a signing key from a PKCS#8 key made by Node (a certificate key out of its .p12)', async (alg, make) => {
+    const { privateKey, publicKey } = make();
+    const pkcs8 = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
+    const key = await signingKeyFromPkcs8(pkcs8, crypto);
+    expect(key.alg).toBe(alg);
+    expect(key.privateKey.extractable).toBe(false);
+    const { key_ops: _ops, ext: _ext, ...expected } = publicKey.export({ format: 'jwk' }) as JsonWebKey;
+    expect(key.publicJwk).toEqual(expected);
+    const jws = await signJws(crypto, key, { url: 'https://acme.test/revoke', nonce: 'n', ref: { jwk: true }, payload: { json: {} } });
+    expect(await verifyJws(crypto, jws, expected)).toBeUndefined();
+  });
+
+  it('refuses a PKCS#8 key of a type it cannot sign with, and bytes that are no key', async () => {
+    const x25519 = new Uint8Array(generateKeyPairSync('x25519').privateKey.export({ type: 'pkcs8', format: 'der' }));
+    await expect(signingKeyFromPkcs8(x25519, crypto)).rejects.toBeInstanceOf(AcmeUsageError);
+    await expect(signingKeyFromPkcs8(new Uint8Array([0x30, 0x00]), crypto)).rejects.toThrow(/PKCS#8/);
   });
 });

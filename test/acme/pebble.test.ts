@@ -16,6 +16,7 @@ import {
   ProblemTypes,
   RevocationReasons,
   signingKeyFromPair,
+  signingKeyFromPkcs8,
   topIssuerNames,
   UnauthorizedError,
   type AccountKey,
@@ -192,6 +193,29 @@ describe('against Pebble (one instance, one alternate root)', () => {
     const again = (await acme.revoke(first.leafDer, RevocationReasons.superseded).catch((e: unknown) => e)) as AcmeProblemError;
     expect(again).toBeInstanceOf(AcmeProblemError);
     expect(again.problem.type).toBe(ProblemTypes.alreadyRevoked);
+  });
+
+  it('certificate key: a revocation signed with the key out of the certificate\'s PKCS#8 is accepted, one signed with another key is refused', async () => {
+    const acme = newClient(pebble, await generateAccountKey(crypto));
+    await acme.createAccount({ termsOfServiceAgreed: true });
+    const issued = await issue(acme, 'revoke-pkcs8.example.test');
+    const stranger = newClient(pebble, await generateAccountKey(crypto));
+
+    // A key that is not the certificate's (of the same type, and the account's own key): refused
+    // (RFC 8555 §7.6: the jwk must be the certificate's public key), the certificate still valid.
+    const otherPair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    for (const wrongKey of [await signingKeyFromPair(otherPair, crypto), await generateAccountKey(crypto)]) {
+      const refused = await stranger.revoke(issued.leafDer, RevocationReasons.keyCompromise, { by: 'certificateKey', key: wrongKey }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(AcmeProblemError);
+      expect((refused as AcmeProblemError).problem.type).toBe(ProblemTypes.unauthorized);
+    }
+    expect((await pebble.certStatus(serialHex(issued.leafDer))).Status).toBe('Valid');
+
+    // The certificate's own key as a .p12 holds it: unencrypted PKCS#8 once the passphrase opened it.
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', issued.certKeys.privateKey));
+    const certKey = await signingKeyFromPkcs8(pkcs8, crypto);
+    await stranger.revoke(issued.leafDer, RevocationReasons.keyCompromise, { by: 'certificateKey', key: certKey });
+    expect(await pebble.certStatus(serialHex(issued.leafDer))).toMatchObject({ Status: 'Revoked', Reason: 1 });
   });
 
   it('deactivates the account, after which Pebble refuses it', async () => {
