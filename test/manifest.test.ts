@@ -79,10 +79,10 @@ describe('popup, options and Experiment contracts', () => {
     for (const id of idsIn('src/options/options.html')) expect(section, `#${id}`).toContain(`\`${id}\``);
   });
 
-  it('lets an administrator preset exactly the settings the add-on has, plus the lock', async () => {
+  it('lets an administrator preset exactly the settings the add-on has, plus the lock and CA presets', async () => {
     const { SETTING_KEYS } = await import('../src/enroll/settings');
     const schema = JSON.parse(readFileSync('managed-schema.json', 'utf8')) as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties).sort()).toEqual([...SETTING_KEYS, 'locked'].sort());
+    expect(Object.keys(schema.properties).sort()).toEqual([...SETTING_KEYS, 'locked', 'caPresets'].sort());
   });
 
   it('implements every function the Experiment schema declares, and no other', () => {
@@ -90,6 +90,9 @@ describe('popup, options and Experiment contracts', () => {
     const declared = (schema[0]?.functions ?? []).map((f) => f.name).sort();
     const implemented = [...readFileSync('experiments/smimeStore/implementation.js', 'utf8').matchAll(/^ {8}async (\w+)\(/gm)].map((m) => m[1]).sort();
     expect(implemented).toEqual(declared);
-    expect(declared).toEqual(['clearIdentityCertificates', 'getIdentityCertificates', 'importPkcs12', 'setIdentityCertificates']);
+    expect(declared).toEqual([
+      'addCaCertificates', 'clearIdentityCertificates', 'findIssuerCandidates', 'getIdentityCertificates', 'importPkcs12',
+      'setIdentityCertificates', 'setIdentitySendDefaults', 'trustRootForEmail', 'verifyCertificate',
+    ]);
   });
 });

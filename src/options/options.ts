@@ -4,7 +4,8 @@
  * Validation is src/enroll/settings.ts's: what it drops is named back to the user.
  */
 import { KEY_TYPES, USAGES } from '../enroll/ports';
-import { SANDBOX_DIRECTORY_URL, SANDBOX_DOH_URL, SETTING_KEYS, effectiveSettings, validSettings, type Settings } from '../enroll/settings';
+import { BUILT_IN_PRESETS, managedPresets, presetFor, type CaPreset } from '../enroll/presets';
+import { SETTING_KEYS, effectiveSettings, validSettings, type Settings } from '../enroll/settings';
 import { KEYS } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
 
@@ -57,7 +58,7 @@ function pemBlocks(text: string): string[] {
 
 function fill(settings: Settings): void {
   input('directory-url').value = settings.directoryUrl;
-  select('preset').value = settings.directoryUrl === SANDBOX_DIRECTORY_URL ? 'sandbox' : 'custom';
+  select('preset').value = presetFor(presets, settings.directoryUrl)?.id ?? 'custom';
   input('eab-key-id').value = settings.eabKeyId;
   input('eab-hmac-key').value = settings.eabHmacKey;
   select('token-join').value = settings.tokenJoin;
@@ -107,9 +108,35 @@ async function managed(): Promise<Record<string, unknown>> {
   }
 }
 
+/** Built-in presets, then the administrator's; filled once the managed values are read. */
+let presets: readonly CaPreset[] = BUILT_IN_PRESETS;
+
+function fillPresets(): void {
+  const options = [...presets.map((p) => ({ value: p.id, label: p.name ?? t(p.labelKey ?? '') })), { value: 'custom', label: t('optionsPresetCustom') }];
+  select('preset').replaceChildren(
+    ...options.map((o) => {
+      const option = document.createElement('option');
+      option.value = o.value;
+      option.textContent = o.label;
+      return option;
+    }),
+  );
+}
+
+/** A preset fills the CA's fields; the user sees them and may change any before saving. */
+function applyPreset(preset: CaPreset): void {
+  input('directory-url').value = preset.directoryUrl;
+  select('token-join').value = preset.tokenJoin;
+  select('key-type').value = preset.keyType;
+  if (preset.dohUrl !== undefined) input('doh-url').value = preset.dohUrl;
+}
+
 async function load(): Promise<void> {
   const stored = await messenger.storage.local.get(KEYS.settings);
-  const settings = effectiveSettings(stored[KEYS.settings], await managed());
+  const managedValues = await managed();
+  presets = [...BUILT_IN_PRESETS, ...managedPresets(managedValues)];
+  fillPresets();
+  const settings = effectiveSettings(stored[KEYS.settings], managedValues);
   fill(settings);
   el('locked').hidden = !settings.locked;
   el<HTMLFieldSetElement>('fields').disabled = settings.locked;
@@ -128,11 +155,13 @@ function main(): void {
       }),
     );
   }
+  fillPresets();
   select('preset').addEventListener('change', () => {
-    if (select('preset').value === 'sandbox') {
-      input('directory-url').value = SANDBOX_DIRECTORY_URL;
-      input('doh-url').value = SANDBOX_DOH_URL;
-    }
+    const preset = presets.find((p) => p.id === select('preset').value);
+    if (preset) applyPreset(preset);
+  });
+  input('directory-url').addEventListener('input', () => {
+    select('preset').value = presetFor(presets, input('directory-url').value.trim())?.id ?? 'custom';
   });
   el('options').addEventListener('submit', (event) => {
     event.preventDefault();
