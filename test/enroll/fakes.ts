@@ -259,6 +259,15 @@ export class FakeKeys implements KeyPort {
     if (!text.startsWith(`ENC(${hash(passphrase)}):`)) return Promise.reject(new PortError('wrongPassphrase', 'wrong passphrase'));
     return Promise.resolve(enc.encode(`P12[${friendlyName}|${chainPem.length}]`));
   }
+  /** As buildPkcs12, under a one-time secret instead of the passphrase. */
+  async buildImportPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<{ pkcs12: Uint8Array; secret: string }> {
+    const strong = await this.buildPkcs12(encryptedKey, passphrase, chainPem, friendlyName);
+    return { pkcs12: enc.encode(`ONCE${dec.decode(strong)}`), secret: 'one-time-secret' };
+  }
+  /** Fake files are strong only when this fake's buildPkcs12 made them. */
+  isStrongPkcs12(pkcs12: Uint8Array): boolean {
+    return dec.decode(pkcs12).startsWith('P12[');
+  }
   inspect(): Promise<{ emails: string[]; usage: Usage; notBefore: number; notAfter: number; sha256Fingerprint: string; serialNumber: string; issuer: string }> {
     return Promise.resolve({ emails: ['x'], usage: 'both', notBefore: this.notBefore, notAfter: this.notBefore + this.lifetime, sha256Fingerprint: 'AB:CD', serialNumber: '01', issuer: 'CN=Fake CA' });
   }
