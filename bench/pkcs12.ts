@@ -1,35 +1,70 @@
 /**
- * `npm run bench:pkcs12`: key generation per type (ours: WebCrypto; peer: `openssl genpkey`), then
- * PKCS#12 build at the default iteration count, ours beside `openssl pkcs12 -export -iter <same>`
- * (OpenSSL 3 applies -iter to the bag encryption and the MAC, as we do). Same key, same chain.
- * OpenSSL figures include process start-up (a few ms). Medians of RUNS runs (env BENCH_RUNS, default 3).
- * Last line: `pkcs12 build ms ours=<x> openssl=<y> ratio=<x/y>`.
+ * `npm run bench:pkcs12`: key material, timed; printed, never asserted. Medians of BENCH_RUNS runs
+ * (default 3; under --jitless the user's `.p12`, ~25 s a build, runs BENCH_JITLESS_RUNS, default 1).
+ *
+ * 1. Key generation per type: ours (WebCrypto) beside `openssl genpkey`.
+ * 2. The install path, as the keys adapter runs it (createKeysAdapter().buildImportPkcs12): open the
+ *    stored key (PBKDF2-HMAC-SHA256, 600 000 rounds, in WebCrypto) and build the one-time PKCS#12
+ *    (count 1) — beside `openssl pkcs12 -export -iter 1` reading a key encrypted the same way.
+ * 3. The user's `.p12` (buildPkcs12 at 600 000: two PBKDF2s in WebCrypto, the RFC 7292 B.2 MAC KDF
+ *    in JavaScript) beside `openssl pkcs12 -export -iter 600000` and NSS `pk12util -o`, which is
+ *    what Thunderbird's export (nsIX509CertDB.exportPKCS12File) runs, natively.
+ * 2 and 3 run in Node and again in `node --jitless`, the stand-in for Debian's Thunderbird, whose
+ * baseline JIT is off: there a hash loop in JavaScript is interpreted.
+ * One RSA-2048 key, a leaf under a root (both made by OpenSSL), the same inputs for every builder.
+ * Peer figures include process start-up (a few ms; pk12util also opens its database).
+ * Last line: `pkcs12 ms install node=<a> jitless=<b> openssl=<c> user-p12 node=<d> jitless=<e> openssl=<f> nss-export=<g>`.
  */
 import { execFileSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildPkcs12, DEFAULT_ITERATIONS, generateKey, importPrivateKeyPem, KEY_TYPES, pemDecodeAll, type KeyType } from '../src/pkcs12/index';
+import { fileURLToPath } from 'node:url';
+import { createKeysAdapter } from '../src/enroll/adapters/keys';
+import { buildOneTimePkcs12, DEFAULT_ITERATIONS, encryptPrivateKey, generateKey, importPrivateKeyPem, KEY_TYPES, pemDecodeAll, type KeyType } from '../src/pkcs12/index';
 
 const crypto = webcrypto as unknown as Crypto;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const JITLESS_RUNS = Number(process.env['BENCH_JITLESS_RUNS'] ?? 1);
+const PASSPHRASE = 'bench passphrase';
+const CHILD = 'BENCH_PKCS12_CHILD';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function time(fn: () => unknown): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
+async function timed(runs: number, fn: () => unknown): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  return median(samples);
 }
 
-async function timed(fn: () => unknown): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await time(fn));
-  return median(samples);
+interface PathFigures {
+  /** Opening the stored key and building the one-time PKCS#12. */
+  readonly install: number;
+  /** Of which the one-time PKCS#12 alone (the key already open). */
+  readonly oneTimeOnly: number;
+  /** The user's `.p12` at 600 000, opening the stored key included. */
+  readonly userP12: number;
+}
+
+/** Measures the add-on's two paths in this process (Node, or Node --jitless). */
+async function measurePaths(dir: string, userRuns: number): Promise<PathFigures> {
+  const keys = await importPrivateKeyPem(readFileSync(join(dir, 'leaf.key'), 'utf8'), crypto);
+  const chainPem = readFileSync(join(dir, 'chain.pem'), 'utf8');
+  const encryptedKey = await encryptPrivateKey(keys.privateKey, PASSPHRASE, crypto);
+  const adapter = createKeysAdapter({ crypto });
+  const certificates = pemDecodeAll(chainPem).map((b) => b.der);
+  const install = await timed(RUNS, () => adapter.buildImportPkcs12(encryptedKey, PASSPHRASE, chainPem, 'bench'));
+  const oneTimeOnly = await timed(RUNS, () => buildOneTimePkcs12({ privateKey: keys.privateKey, certificates, friendlyName: 'bench' }, crypto));
+  const userP12 = await timed(userRuns, () => adapter.buildPkcs12(encryptedKey, PASSPHRASE, chainPem, 'bench'));
+  return { install, oneTimeOnly, userP12 };
 }
 
 const OPENSSL_KEYGEN: Record<KeyType, string[]> = {
@@ -40,31 +75,70 @@ const OPENSSL_KEYGEN: Record<KeyType, string[]> = {
   'P-384': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-pkcs12-'));
-try {
-  console.log(`runs per figure: ${RUNS} (median)`);
-  for (const type of KEY_TYPES) {
-    const ours = await timed(() => generateKey(type, crypto));
-    const theirs = await timed(() => execFileSync('openssl', ['genpkey', ...OPENSSL_KEYGEN[type], '-out', join(dir, 'k.pem')], { stdio: 'pipe' }));
-    console.log(`keygen ${type.padEnd(8)} ms ours=${ours.toFixed(1)} openssl=${theirs.toFixed(1)}`);
-  }
+const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-  // A P-256 leaf under a self-signed root, both made by OpenSSL: the inputs are identical for both builders.
-  const key = join(dir, 'leaf.key'), cert = join(dir, 'leaf.pem'), out = join(dir, 'o.p12');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-    '-subj', '/CN=bench@example.org', '-addext', 'subjectAltName=email:bench@example.org'], { stdio: 'pipe' });
-  const keys = await importPrivateKeyPem(readFileSync(key, 'utf8'), crypto);
-  const certificates = pemDecodeAll(readFileSync(cert, 'utf8')).map((b) => b.der);
-  const passphrase = 'bench passphrase';
-  const ours = await timed(async () => {
-    writeFileSync(out, await buildPkcs12({ privateKey: keys.privateKey, certificates, passphrase, friendlyName: 'bench', iterations: DEFAULT_ITERATIONS }, crypto));
-  });
-  const openssl = await timed(() =>
-    execFileSync('openssl', ['pkcs12', '-export', '-inkey', key, '-in', cert, '-out', out, '-passout', `pass:${passphrase}`, '-iter', String(DEFAULT_ITERATIONS), '-name', 'bench'], { stdio: 'pipe' }));
-  const legacy = await timed(() => buildPkcs12({ privateKey: keys.privateKey, certificates, passphrase, friendlyName: 'bench', iterations: DEFAULT_ITERATIONS, legacy: true }, crypto));
-  console.log(`pkcs12 legacy (3DES, SHA-1 MAC) ms ours=${legacy.toFixed(0)} at ${DEFAULT_ITERATIONS} iterations`);
-  console.log(`pkcs12 build at ${DEFAULT_ITERATIONS} iterations (bags and MAC), P-256 key, one certificate`);
-  console.log(`pkcs12 build ms ours=${ours.toFixed(0)} openssl=${openssl.toFixed(0)} ratio=${(ours / openssl).toFixed(2)}`);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pkcs12-'));
+  try {
+    console.log(`runs per figure: ${RUNS} (median); user .p12 under --jitless: ${JITLESS_RUNS}`);
+    for (const type of KEY_TYPES) {
+      const ours = await timed(RUNS, () => generateKey(type, crypto));
+      const theirs = await timed(RUNS, () => run('openssl', ['genpkey', ...OPENSSL_KEYGEN[type], '-out', join(dir, 'k.pem')]));
+      console.log(`keygen ${type.padEnd(8)} ms ours=${ours.toFixed(1)} openssl=${theirs.toFixed(1)}`);
+    }
+
+    // Inputs: a root and an RSA-2048 leaf for bench@example.org, made by OpenSSL.
+    const p = (name: string): string => join(dir, name);
+    run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('root.key'), '-out', p('root.pem'), '-days', '1',
+      '-subj', '/CN=Bench Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+    run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('leaf.key'), '-out', p('leaf.csr'), '-subj', '/CN=bench@example.org']);
+    writeFileSync(p('leaf.ext'), 'subjectAltName=email:bench@example.org\nextendedKeyUsage=emailProtection\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+    run('openssl', ['x509', '-req', '-in', p('leaf.csr'), '-CA', p('root.pem'), '-CAkey', p('root.key'), '-CAcreateserial', '-out', p('leaf.pem'), '-days', '1', '-extfile', p('leaf.ext')]);
+    writeFileSync(p('chain.pem'), readFileSync(p('leaf.pem'), 'utf8') + readFileSync(p('root.pem'), 'utf8'));
+    // The stored key as OpenSSL would hold it: PBES2/PBKDF2-HMAC-SHA256/AES-256-CBC at 600 000.
+    run('openssl', ['pkcs8', '-topk8', '-in', p('leaf.key'), '-out', p('leaf.enc.pem'), '-v2', 'aes-256-cbc', '-v2prf', 'hmacWithSHA256', '-iter', String(DEFAULT_ITERATIONS),
+      '-passout', `pass:${PASSPHRASE}`]);
+
+    const node = await measurePaths(dir, RUNS);
+    const childOut = execFileSync(process.execPath, ['--jitless', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+      encoding: 'utf8', env: { ...process.env, [CHILD]: dir }, stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const jitless = JSON.parse(childOut.trim().split('\n').at(-1)!) as PathFigures;
+
+    const opensslExport = (iter: number): number => {
+      const start = performance.now();
+      run('openssl', ['pkcs12', '-export', '-inkey', p('leaf.enc.pem'), '-passin', `pass:${PASSPHRASE}`, '-in', p('leaf.pem'), '-certfile', p('root.pem'),
+        '-out', p('o.p12'), '-passout', `pass:${PASSPHRASE}`, '-iter', String(iter), '-name', 'bench']);
+      return performance.now() - start;
+    };
+    const opensslInstall = await timed(RUNS, () => opensslExport(1));
+    const opensslUser = await timed(RUNS, () => opensslExport(DEFAULT_ITERATIONS));
+
+    // NSS: import the one-time file (what Thunderbird does on install), then export as Thunderbird would.
+    const db = p('nssdb');
+    mkdirSync(db);
+    run('certutil', ['-N', '--empty-password', '-d', `sql:${db}`]);
+    const keys = await importPrivateKeyPem(readFileSync(p('leaf.key'), 'utf8'), crypto);
+    const encryptedKey = await encryptPrivateKey(keys.privateKey, PASSPHRASE, crypto);
+    const oneTime = await createKeysAdapter({ crypto }).buildImportPkcs12(encryptedKey, PASSPHRASE, readFileSync(p('chain.pem'), 'utf8'), 'bench');
+    writeFileSync(p('one-time.p12'), oneTime.pkcs12);
+    const nssImport = await timed(1, () => run('pk12util', ['-i', p('one-time.p12'), '-d', `sql:${db}`, '-W', oneTime.secret, '-K', '']));
+    const nssExport = await timed(RUNS, () => run('pk12util', ['-o', p('nss.p12'), '-n', 'bench', '-d', `sql:${db}`, '-W', PASSPHRASE, '-K', '']));
+
+    console.log(`install path (open the stored key: PBKDF2 ${DEFAULT_ITERATIONS} in WebCrypto; one-time PKCS#12 at count 1), RSA-2048 leaf + root:`);
+    console.log(`  node ${node.install.toFixed(0)} ms (one-time build alone ${node.oneTimeOnly.toFixed(1)} ms); node --jitless ${jitless.install.toFixed(0)} ms (alone ${jitless.oneTimeOnly.toFixed(1)} ms); openssl pkcs12 -export -iter 1 from the encrypted key ${opensslInstall.toFixed(0)} ms`);
+    console.log(`  NSS pk12util -i of the one-time file ${nssImport.toFixed(0)} ms`);
+    console.log(`user .p12 at ${DEFAULT_ITERATIONS} (MAC KDF in JavaScript), same inputs:`);
+    console.log(`  node ${node.userP12.toFixed(0)} ms; node --jitless ${jitless.userP12.toFixed(0)} ms; openssl pkcs12 -export -iter ${DEFAULT_ITERATIONS} ${opensslUser.toFixed(0)} ms; NSS pk12util -o (Thunderbird's export) ${nssExport.toFixed(0)} ms`);
+    console.log(`pkcs12 ms install node=${node.install.toFixed(0)} jitless=${jitless.install.toFixed(0)} openssl=${opensslInstall.toFixed(0)} user-p12 node=${node.userP12.toFixed(0)} jitless=${jitless.userP12.toFixed(0)} openssl=${opensslUser.toFixed(0)} nss-export=${nssExport.toFixed(0)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const childDir = process.env[CHILD];
+if (childDir === undefined) {
+  await main();
+} else {
+  console.log(JSON.stringify(await measurePaths(childDir, JITLESS_RUNS)));
 }

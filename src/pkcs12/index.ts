@@ -12,6 +12,8 @@ export { decryptKeyPair, decryptPrivateKey, encryptPrivateKey, type EncryptKeyOp
 export { createCsr, keyUsagesFor, parseMailboxes, type CsrOptions, type KeyUsageChoice, type KeyUsageName } from './csr';
 export { parseMailbox, type Mailbox } from './mailbox';
 export { buildPkcs12, MAX_BAGS, MAX_CONTENT_INFOS, parsePkcs12, type BuildPkcs12Options, type ParsedPkcs12 } from './pfx';
+export { buildOneTimePkcs12, ONE_TIME_ITERATIONS, ONE_TIME_SECRET_BYTES, type OneTimePkcs12, type OneTimePkcs12Options } from './one-time';
+export { isAtLeastDefaultProtection, readPkcs12Protection, type Pkcs12Protection } from './protection';
 export { DEFAULT_ITERATIONS } from './policy';
 export { MAX_ITERATIONS } from './pbe';
 export { certificateDer, inspectCertificate, type CertificateAddress, type CertificateSummary } from './inspect';

@@ -91,7 +91,18 @@ export interface SchemeInfo {
   readonly iterations: number;
 }
 
-async function decryptPbes2(params: Node | undefined, ciphertext: Uint8Array<ArrayBuffer>, passphrase: string, crypto: Crypto): Promise<{ plaintext: Uint8Array<ArrayBuffer>; info: SchemeInfo }> {
+interface Pbes2Params {
+  readonly salt: Uint8Array<ArrayBuffer>;
+  readonly iterations: number;
+  readonly keyLength: number | undefined;
+  /** The PBKDF2 PRF's hash, WebCrypto's name. */
+  readonly hash: string;
+  /** The encryption scheme's OID and its IV. */
+  readonly enc: string;
+  readonly iv: Uint8Array<ArrayBuffer>;
+}
+
+function readPbes2Params(params: Node | undefined): Pbes2Params {
   const [kdf, scheme] = children(params, 'PBES2-params');
   const [kdfOid, kdfParams] = children(kdf, 'PBES2 keyDerivationFunc');
   if (oidOf(kdfOid, 'PBES2 keyDerivationFunc') !== OID.pbkdf2) throw new Pkcs12FormatError('PBES2 with a KDF other than PBKDF2', oidOf(kdfOid, 'kdf'));
@@ -114,6 +125,38 @@ async function decryptPbes2(params: Node | undefined, ciphertext: Uint8Array<Arr
   const [encOid, encParams] = children(scheme, 'PBES2 encryptionScheme');
   const enc = oidOf(encOid, 'PBES2 encryptionScheme');
   const iv = octets(encParams, 'PBES2 IV');
+  return { salt, iterations, keyLength, hash, enc, iv };
+}
+
+const PKCS12_PBE_NAMES: Record<string, string> = {
+  [OID.pbeWithSHAAnd3KeyTripleDesCbc]: 'pbeWithSHAAnd3-KeyTripleDES-CBC',
+  [OID.pbeWithSHAAnd2KeyTripleDesCbc]: 'pbeWithSHAAnd2-KeyTripleDES-CBC',
+  [OID.pbeWithSHAAnd128BitRc2Cbc]: 'pbeWithSHAAnd128BitRC2-CBC',
+  [OID.pbeWithSHAAnd40BitRc2Cbc]: 'pbeWithSHAAnd40BitRC2-CBC',
+};
+
+/**
+ * Names an encryption AlgorithmIdentifier as decryptWith reports it, without the passphrase and
+ * without deriving anything: what protects a file, read before (or instead of) opening it.
+ */
+export function describeEncryption(algorithm: Node | undefined): SchemeInfo {
+  const [algOid, params] = children(algorithm, 'encryption AlgorithmIdentifier');
+  const name = oidOf(algOid, 'encryption algorithm');
+  if (name === OID.pbes2) {
+    const { iterations, hash, enc } = readPbes2Params(params);
+    if (enc === OID.desEde3Cbc) return { scheme: `PBES2/PBKDF2-HMAC-${hash}/DES-EDE3-CBC`, iterations };
+    const bytes = AES_KEY_BYTES[enc];
+    if (!bytes) throw new Pkcs12FormatError('PBES2 with an unsupported cipher', enc);
+    return { scheme: `PBES2/PBKDF2-HMAC-${hash}/AES-${bytes * 8}-CBC`, iterations };
+  }
+  const scheme = PKCS12_PBE_NAMES[name];
+  if (!scheme) throw new Pkcs12FormatError('unsupported password-based encryption scheme', name);
+  const [, iterNode] = children(params, 'pkcs-12PbeParams');
+  return { scheme, iterations: checkIterations(smallInteger(iterNode, 'pkcs-12PbeParams iterations')) };
+}
+
+async function decryptPbes2(params: Node | undefined, ciphertext: Uint8Array<ArrayBuffer>, passphrase: string, crypto: Crypto): Promise<{ plaintext: Uint8Array<ArrayBuffer>; info: SchemeInfo }> {
+  const { salt, iterations, keyLength, hash, enc, iv } = readPbes2Params(params);
   const password = utf8(passphrase);
   if (enc === OID.desEde3Cbc) {
     const key = await pbkdf2(crypto, password, salt, iterations, hash, 24);

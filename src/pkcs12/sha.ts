@@ -4,6 +4,8 @@
  * digest per round would cost seconds. Everything else hashes through the injected WebCrypto.
  */
 
+import { compress256 } from './sha256-rounds';
+
 export type HashName = 'SHA-1' | 'SHA-256';
 
 export interface SyncHash {
@@ -16,15 +18,6 @@ export interface SyncHash {
   /** H^count(data): the digest of the digest of … `data`, `count` ≥ 1 times (RFC 7292 B.2 step 6a). */
   iterate(data: Uint8Array, count: number): Uint8Array<ArrayBuffer>;
 }
-
-const K256 = Int32Array.from([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
 
 /** Pads `data` to whole 64-byte blocks with the 64-bit big-endian bit length (FIPS 180-4 §5.1.1). */
 function pad(data: Uint8Array): DataView {
@@ -40,26 +33,6 @@ function pad(data: Uint8Array): DataView {
 }
 
 const W = new Int32Array(80);
-
-/** One SHA-256 compression of the block already in W[0..15] into `h` (FIPS 180-4 §6.2.2). */
-function compress256(h: Int32Array): void {
-  for (let t = 16; t < 64; t++) {
-    const w15 = W[t - 15]!, w2 = W[t - 2]!;
-    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
-    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-    W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0;
-  }
-  let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!, f = h[5]!, g = h[6]!, hh = h[7]!;
-  for (let t = 0; t < 64; t++) {
-    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K256[t]! + W[t]!) | 0;
-    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    hh = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
-  }
-  h[0] = (h[0]! + a) | 0; h[1] = (h[1]! + b) | 0; h[2] = (h[2]! + c) | 0; h[3] = (h[3]! + d) | 0;
-  h[4] = (h[4]! + e) | 0; h[5] = (h[5]! + f) | 0; h[6] = (h[6]! + g) | 0; h[7] = (h[7]! + hh) | 0;
-}
 
 /** One SHA-1 compression of the block in W[0..15] into `h` (FIPS 180-4 §6.1.2). */
 function compress1(h: Int32Array): void {
@@ -115,14 +88,13 @@ function makeHash(name: HashName, iv: Int32Array, compress: (h: Int32Array) => v
     digest: (data) => toBytes(digestState(data)),
     iterate(data, count) {
       const h = digestState(data);
-      // Each further round hashes the previous digest: a single padded block, built in place.
-      const prev = new Int32Array(words);
+      // Each further round hashes the previous digest: a single padded block whose padding
+      // (W[words..15]) is the same every round; the compressions never write W[0..15].
+      W[words] = -0x80000000;
+      for (let i = words + 1; i < 15; i++) W[i] = 0;
+      W[15] = words * 32;
       for (let r = 1; r < count; r++) {
-        prev.set(h);
-        for (let i = 0; i < words; i++) W[i] = prev[i]!;
-        W[words] = -0x80000000;
-        for (let i = words + 1; i < 15; i++) W[i] = 0;
-        W[15] = words * 32;
+        for (let i = 0; i < words; i++) W[i] = h[i]!;
         h.set(iv);
         compress(h);
       }
@@ -132,4 +104,6 @@ function makeHash(name: HashName, iv: Int32Array, compress: (h: Int32Array) => v
 }
 
 export const SHA1: SyncHash = makeHash('SHA-1', IV1, compress1);
-export const SHA256: SyncHash = makeHash('SHA-256', IV256, compress256);
+export const SHA256: SyncHash = makeHash('SHA-256', IV256, (h) => {
+  compress256(h, W);
+});

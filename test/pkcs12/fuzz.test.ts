@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildPkcs12, CertificateError, decryptPrivateKey, encryptPrivateKey, generateKey, inspectCertificate, KeyError, parsePkcs12,
-  pemDecodeAll, PemError, Pkcs12FormatError, WrongPassphraseError,
+  pemDecodeAll, PemError, Pkcs12FormatError, readPkcs12Protection, WrongPassphraseError,
 } from '../../src/pkcs12';
 import { makeTempDir } from '../helpers/process';
 import { makeTestCa } from '../helpers/openssl';
@@ -83,11 +83,12 @@ describe('parsers never crash on hostile input', () => {
     );
   }, TIMEOUT);
 
-  it('parsePkcs12, decryptPrivateKey and inspectCertificate: random bytes give typed errors', async () => {
+  it('parsePkcs12, readPkcs12Protection, decryptPrivateKey and inspectCertificate: random bytes give typed errors', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), fc.constantFrom(0x30, 0x04, 0x02), async (bytes, lead) => {
         const input = Uint8Array.from([lead, ...bytes]);
         await endsTyped(() => parsePkcs12(input, 'f', crypto));
+        await endsTyped(() => Promise.resolve().then(() => readPkcs12Protection(input)));
         await endsTyped(() => decryptPrivateKey(input, 'f', crypto));
         await endsTyped(() => inspectCertificate(input, crypto));
       }),
@@ -99,6 +100,7 @@ describe('parsers never crash on hostile input', () => {
     await fc.assert(
       fc.asyncProperty(mutation(() => p12.length), mutation(() => encryptedKey.length), mutation(() => cert.length), async (m1, m2, m3) => {
         await endsTyped(() => parsePkcs12(m1(p12), 'f', crypto));
+        await endsTyped(() => Promise.resolve().then(() => readPkcs12Protection(m1(p12))));
         await endsTyped(() => decryptPrivateKey(m2(encryptedKey), 'f', crypto));
         await endsTyped(() => inspectCertificate(m3(cert), crypto));
       }),

@@ -1,10 +1,15 @@
 /**
  * KeyPort over src/pkcs12: the key is generated, put in a CSR and encrypted in one go, so the
  * flow only ever holds the CSR and the EncryptedPrivateKeyInfo (RFC 5958) — the clear key
- * exists only in memory, twice: here, and when the PKCS#12 is built.
+ * exists only in memory: here, and when a PKCS#12 is built.
+ * Install: buildImportPkcs12 (one-time secret, no hash loop in JavaScript) goes to Thunderbird;
+ * the user's `.p12` is Thunderbird's own export when isStrongPkcs12 accepts it, else buildPkcs12
+ * after the certificate is installed (docs/PKCS12.md).
  */
 import {
   WrongPassphraseError,
+  Pkcs12FormatError,
+  buildOneTimePkcs12,
   buildPkcs12,
   certificateDer,
   createCsr,
@@ -13,7 +18,9 @@ import {
   generateKey,
   generatePassphrase,
   inspectCertificate,
+  isAtLeastDefaultProtection,
   pemDecodeAll,
+  readPkcs12Protection,
 } from '../../pkcs12/index';
 import { PortError, type CertificateSummary, type KeyPort, type Usage } from '../ports';
 
@@ -32,6 +39,17 @@ export function usageOf(keyUsage: readonly string[]): Usage {
 export function createKeysAdapter(options: KeysAdapterOptions): KeyPort {
   const { crypto } = options;
   const iterations = options.iterations === undefined ? {} : { iterations: options.iterations };
+  const openKey = async (encryptedKey: Uint8Array, passphrase: string): Promise<CryptoKey> => {
+    try {
+      // PBKDF2 in WebCrypto: native, also where the JavaScript JIT is off.
+      return await decryptPrivateKey(encryptedKey, passphrase, crypto);
+    } catch (error) {
+      if (error instanceof WrongPassphraseError) throw new PortError('wrongPassphrase', error.message, { cause: error });
+      throw error;
+    }
+  };
+  const certificatesOf = (chainPem: string): Uint8Array[] =>
+    pemDecodeAll(chainPem).filter((block) => block.label === 'CERTIFICATE').map((block) => block.der);
   return {
     async generate(email, keyType, usage, passphrase) {
       const keys = await generateKey(keyType, crypto);
@@ -41,15 +59,22 @@ export function createKeysAdapter(options: KeysAdapterOptions): KeyPort {
     },
 
     async buildPkcs12(encryptedKey, passphrase, chainPem, friendlyName) {
-      let privateKey: CryptoKey;
+      const privateKey = await openKey(encryptedKey, passphrase);
+      return buildPkcs12({ privateKey, certificates: certificatesOf(chainPem), passphrase, friendlyName, ...iterations }, crypto);
+    },
+
+    async buildImportPkcs12(encryptedKey, passphrase, chainPem, friendlyName) {
+      const privateKey = await openKey(encryptedKey, passphrase);
+      return buildOneTimePkcs12({ privateKey, certificates: certificatesOf(chainPem), friendlyName }, crypto);
+    },
+
+    isStrongPkcs12(pkcs12) {
       try {
-        privateKey = await decryptPrivateKey(encryptedKey, passphrase, crypto);
+        return isAtLeastDefaultProtection(readPkcs12Protection(pkcs12), options.iterations);
       } catch (error) {
-        if (error instanceof WrongPassphraseError) throw new PortError('wrongPassphrase', error.message, { cause: error });
+        if (error instanceof Pkcs12FormatError) return false; // what cannot be read is not offered
         throw error;
       }
-      const certificates = pemDecodeAll(chainPem).filter((block) => block.label === 'CERTIFICATE').map((block) => block.der);
-      return buildPkcs12({ privateKey, certificates, passphrase, friendlyName, ...iterations }, crypto);
     },
 
     async inspect(chainPem): Promise<CertificateSummary> {
