@@ -388,6 +388,7 @@ export async function run(args: string[]): Promise<number> {
     return exitForError('cert', error);
   } finally {
     signals.dispose();
+    io.lines.close();
     await ctx?.stop().catch(() => undefined);
     release?.();
   }

@@ -3,21 +3,27 @@
  * question), and the state folder's default place.
  */
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** Lines of stdin, read only once asked for: a command that asks nothing never holds stdin open. */
 export class StdinLines {
-  private readonly lines: AsyncIterator<string, undefined>;
+  private reader: { readonly lines: AsyncIterator<string, undefined>; close(): void } | undefined;
   private ended = false;
 
-  constructor(input: NodeJS.ReadableStream = process.stdin) {
-    this.lines = createInterface({ input, crlfDelay: Infinity, terminal: false })[Symbol.asyncIterator]();
-  }
+  constructor(private readonly input: Readable = process.stdin) {}
 
   /** The next line without its ending, or undefined once stdin has ended. */
   async next(): Promise<string | undefined> {
     if (this.ended) return undefined;
-    const result: IteratorResult<string, undefined> = await this.lines.next();
+    if (!this.reader) {
+      const rl = createInterface({ input: this.input, crlfDelay: Infinity, terminal: false });
+      this.reader = { lines: rl[Symbol.asyncIterator](), close: () => {
+        rl.close();
+      } };
+    }
+    const result: IteratorResult<string, undefined> = await this.reader.lines.next();
     if (result.done === true) {
       this.ended = true;
       return undefined;
@@ -25,8 +31,11 @@ export class StdinLines {
     return result.value;
   }
 
-  get atEnd(): boolean {
-    return this.ended;
+  /** Lets go of stdin, so the process can end even if stdin stays open. */
+  close(): void {
+    this.ended = true;
+    this.reader?.close();
+    if (this.reader) this.input.destroy();
   }
 }
 

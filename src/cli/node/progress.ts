@@ -32,6 +32,8 @@ export class Progress implements Notifier, Logger {
   private readonly live: boolean;
   private liveText = '';
   private readonly steps = new Map<string, Step>();
+  /** Refusals already told, by enrollment and Message-ID (a temporary one is told again when it becomes final). */
+  private readonly refusalsTold = new Set<string>();
 
   constructor(private readonly options: ProgressOptions) {
     this.live = options.stream.isTTY && options.plain !== true;
@@ -68,10 +70,18 @@ export class Progress implements Notifier, Logger {
 
   /** Storage observer: an enrollment record was written; say so when its step changed. */
   record(e: Enrollment): void {
+    for (const r of e.refusals) {
+      const key = `${e.id} ${r.headerMessageId} ${r.temporary === true ? 'temporary' : 'final'}`;
+      if (this.refusalsTold.has(key)) continue;
+      this.refusalsTold.add(key);
+      const codes = r.reasons.filter((code) => code !== 'will-retry');
+      this.line(`${e.email}: ${message('notice_refused_title')} <${r.headerMessageId}> (${codes.join(', ')}): ${Progress.reasons(r.reasons)}`);
+    }
     const before = this.steps.get(e.id);
     if (before === e.step) return;
     this.steps.set(e.id, e.step);
-    const text = `${e.email}: ${message(stepKey(e.step))}`;
+    // The add-on's "installed and set on the identity" is not what the command does.
+    const text = `${e.email}: ${e.step === 'installed' ? 'Certificate issued' : message(stepKey(e.step))}`;
     if (e.step === 'failed' && e.error) {
       const problem = e.error.problem?.detail ?? e.error.message;
       this.line(`${text}: ${message(errorKey(e.error.code))} ${problem}${e.error.link === undefined ? '' : ` (${e.error.link})`}`);
@@ -83,8 +93,7 @@ export class Progress implements Notifier, Logger {
   }
 
   notify(kind: NoticeKind, email: string, detail?: string): Promise<void> {
-    // Failures and steps are told by `record`; refusals need saying at once, with the reason.
-    if (kind === 'refused') this.line(message(noticeBodyKey(kind), email, detail ?? ''));
+    // Steps, failures and refusals (with their reason codes) are told by `record`.
     if (kind === 'renewalDue') this.line(message(noticeBodyKey(kind), email, detail ?? ''));
     return Promise.resolve();
   }
