@@ -38,7 +38,7 @@ export function transitioned(e: Enrollment, step: Step, patch: Patch, now: numbe
   const mayWaitAgain = MAY_RETURN_TO_AWAITING_MAIL.includes(step);
   const refusals = mayWaitAgain ? e.refusals : e.refusals.map(settleTemporary);
   const history = appendHistory(e.history, note === undefined ? { step, at: now } : { step, at: now, note });
-  return applyPatch({ ...e, step, attempts: 0, refusals, history }, { wakeAt: undefined, ...(mayWaitAgain ? {} : { mailRetry: undefined }), ...patch });
+  return applyPatch({ ...e, step, attempts: 0, refusals, history }, { wakeAt: undefined, polls: undefined, ...(mayWaitAgain ? {} : { mailRetry: undefined }), ...patch });
 }
 
 /** A change within a step (retry time, flags); noted in the history only when it says something. */

@@ -10,16 +10,23 @@ import { isTerminal, type Enrollment, type ErrorCode, type MailRetry } from './s
 
 /** Transient failures in a row before the enrollment is reported as failed. */
 export const MAX_ATTEMPTS = 6;
-/** Default poll interval when the CA sends no Retry-After (RFC 8555 §7.5.1 leaves it to the client). */
-export const DEFAULT_POLL_MS = 3_000;
+/**
+ * The first poll when the CA sends no Retry-After (RFC 8555 §7.5.1 leaves the interval to the
+ * client): most CAs answer within a second, so the first look comes early and later ones back off.
+ */
+export const FIRST_POLL_MS = 500;
+/** Our own back-off between polls stops growing here (Retry-After may ask for longer). */
+export const MAX_BACKOFF_POLL_MS = 15_000;
 /** Longest wait between polls, whatever Retry-After says: the user is watching the popup. */
 export const MAX_POLL_MS = 10 * 60_000;
 /**
- * Between our reply leaving and the POST to the challenge: time for the reply to reach the CA's
- * mailbox, since one CA validates at once after the POST and gives up within seconds
- * (docs/ARCHITECTURE.md, "When the CA sends the challenge mail").
+ * Between our reply leaving Thunderbird (the provider's SMTP server accepted it) and the POST to
+ * the challenge. One CA validates only on the POST and gives up about 2.5 s later (5 tries, 0.5 s
+ * apart), so the POST must not come before the reply can have reached the CA's mailbox; a CA that
+ * validates when the reply arrives loses nothing by the wait, since polling starts with the POST.
+ * One second covers a provider that relays at once; docs/ACME.md, "Timing", says why not longer.
  */
-export const POST_AFTER_REPLY_MS = 3_000;
+export const POST_AFTER_REPLY_MS = 1_000;
 
 /** Mail older than the enrollment by more than this is not scanned (clock skew margin). */
 export const SCAN_MARGIN_MS = 5 * 60_000;
@@ -29,9 +36,18 @@ export function backoffMs(attempts: number): number {
   return Math.min(2_000 * 2 ** Math.max(attempts - 1, 0), MAX_POLL_MS);
 }
 
-/** The CA's Retry-After when it gave one, within [1 s, MAX_POLL_MS]; else the default interval. */
-export function pollDelay(retryAfterMs: number | undefined): number {
-  return Math.min(Math.max(retryAfterMs ?? DEFAULT_POLL_MS, 1_000), MAX_POLL_MS);
+/** Our back-off for the n-th poll in a step (0-based): 0.5, 1, 2, 4, 8, 15, 15… s. */
+export function pollBackoffMs(polls: number): number {
+  return Math.min(FIRST_POLL_MS * 2 ** Math.max(polls, 0), MAX_BACKOFF_POLL_MS);
+}
+
+/**
+ * When to poll next: the CA's Retry-After when it gave one (within [FIRST_POLL_MS, MAX_POLL_MS]),
+ * else our back-off for the `polls`-th poll of this step.
+ */
+export function pollDelay(retryAfterMs: number | undefined, polls = 0): number {
+  if (retryAfterMs === undefined) return pollBackoffMs(polls);
+  return Math.min(Math.max(retryAfterMs, FIRST_POLL_MS), MAX_POLL_MS);
 }
 
 /** The CA (or the mail) took longer than the user's validation time-out. */

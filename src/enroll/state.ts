@@ -172,6 +172,8 @@ export interface Enrollment {
   readonly chainPem?: string;
   readonly needsPassphrase?: boolean;
   readonly error?: EnrollError;
+  /** Polls made in the current step without a Retry-After (our back-off grows with them). */
+  readonly polls?: number;
   /** At `installed`: whether Thunderbird can use the certificate (the identity's record has the details). */
   readonly usability?: UsabilityVerdict;
 }

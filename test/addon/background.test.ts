@@ -56,7 +56,7 @@ const fakeMessenger = {
   accounts: {
     list: () => Promise.resolve([{ name: 'Work', identities: [{ id: 'id1', email: 'alice@example.test', name: 'Alice' }] }]),
   },
-  smimeStore: { getIdentityCertificates: () => Promise.resolve({ signingDbKey: null, encryptionDbKey: 'k' }) },
+  smimeStore: { getIdentityCertificates: () => Promise.resolve({ signingDbKey: null, encryptionDbKey: 'k', signMail: false, encryptionPolicy: 2 }) },
   i18n: { getMessage: (name: string) => name },
   notifications: { onClicked: { addListener: (l: Listener) => (registered.notificationClick = l) } },
   action: { openPopup: vi.fn(() => Promise.resolve(true)) },
@@ -100,7 +100,7 @@ describe('background page', () => {
     const answer = (await registered.message?.({ protocol: PROTOCOL, request: { type: 'getState' } })) as { ok: boolean; value: { identities: unknown[]; directoryUrl: string } };
     expect(answer.ok).toBe(true);
     expect(answer.value.directoryUrl).toBe('https://ca.test/directory');
-    expect(answer.value.identities).toEqual([{ id: 'id1', email: 'alice@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: true } }]);
+    expect(answer.value.identities).toEqual([{ id: 'id1', email: 'alice@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: true, signMail: false, encrypt: true } }]);
   });
 
   it('ignores new mail when nothing is being enrolled, without fetching it', async () => {

@@ -3,7 +3,7 @@ import { PortError } from '../../src/enroll/ports';
 import type { Enroller } from '../../src/enroll/enroller';
 import { EnrollRequestError } from '../../src/enroll/errors';
 import { isTemporaryRefusal } from '../../src/enroll/records';
-import { MAX_ATTEMPTS, POST_AFTER_REPLY_MS, dueAt } from '../../src/enroll/schedule';
+import { FIRST_POLL_MS, MAX_ATTEMPTS, POST_AFTER_REPLY_MS, dueAt } from '../../src/enroll/schedule';
 import { KEYS, type Enrollment } from '../../src/enroll/state';
 import { CA_FROM, DAY, World, challengeMail, type FakeMail } from './fakes';
 
@@ -566,7 +566,8 @@ describe('enrollment: CA behaviour', () => {
     const enroller = world.enroller();
     const e = await started(world, enroller);
     await world.deliver(enroller, challengeMail(ALICE.email));
-    await world.elapse(enroller, POST_AFTER_REPLY_MS + 3_000); // POST, then the first poll says pending
+    await world.elapse(enroller, POST_AFTER_REPLY_MS + FIRST_POLL_MS + 100); // POST, then the first poll says pending
+    expect(world.acme.calls.filter((c) => c === 'getAuthorization').length).toBeGreaterThan(1);
     const polls = world.acme.calls.filter((c) => c === 'getAuthorization').length;
     await world.elapse(enroller, 19_000);
     expect(world.acme.calls.filter((c) => c === 'getAuthorization').length).toBe(polls);
@@ -876,5 +877,32 @@ describe('certificates: renew and revoke', () => {
     const { enrollment } = await enroller.renew('id1', PASS, true);
     await enroller.advance(enrollment.id);
     expect(world.acme.calls).toContain('newOrder alice@example.test replaces=AKI.SERIAL');
+  });
+});
+
+describe('enrollment: timing without Retry-After', () => {
+  it('POSTs a second after the reply and polls with a back-off that starts under a second', async () => {
+    const world = new World();
+    world.acme.authzAfterPost = ['pending', 'pending', 'pending', 'valid'];
+    const enroller = world.enroller();
+    const e = await started(world, enroller);
+    await world.deliver(enroller, challengeMail(ALICE.email));
+    const replied = world.now;
+    const pollTimes: number[] = [];
+    let postAt: number | undefined;
+    for (let t = 0; t < 10_000 && (await stored(world, e.id)).step !== 'installed'; t += 50) {
+      const before = world.acme.calls.length;
+      await world.elapse(enroller, 50);
+      for (const call of world.acme.calls.slice(before)) {
+        if (call === 'respondToChallenge') postAt = world.now - replied;
+        if (call === 'getAuthorization' && postAt !== undefined) pollTimes.push(world.now - replied);
+      }
+    }
+    expect(postAt).toBe(POST_AFTER_REPLY_MS);
+    // 0.5 s after the POST, then 1, 2, 4 s apart: each gap doubles, the first is under a second.
+    const gaps = pollTimes.map((at, i) => at - (i === 0 ? postAt! : pollTimes[i - 1]!));
+    expect(gaps[0]).toBeLessThan(1_000);
+    expect(gaps.slice(0, 4)).toEqual([FIRST_POLL_MS, 2 * FIRST_POLL_MS, 4 * FIRST_POLL_MS, 8 * FIRST_POLL_MS]);
+    expect((await stored(world, e.id)).step).toBe('installed');
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Flow } from '../flow';
 import { scanRecent } from '../mail/intake';
-import { DEFAULT_POLL_MS, pollDelay, timedOut } from '../schedule';
+import { FIRST_POLL_MS, pollDelay, timedOut } from '../schedule';
 import type { Enrollment } from '../state';
 
 export async function awaitMail(flow: Flow, start: Enrollment): Promise<Enrollment> {
@@ -31,10 +31,11 @@ export async function awaitMail(flow: Flow, start: Enrollment): Promise<Enrollme
   }
   if (!e.challengePosted) {
     await flow.deps.acme.respondToChallenge(e.directoryUrl, e.challengeUrl!);
-    return flow.update(e, { challengePosted: true, attempts: 0, wakeAt: now + DEFAULT_POLL_MS }, 'no mail yet: challenge POSTed first');
+    return flow.update(e, { challengePosted: true, attempts: 0, polls: 0, wakeAt: now + FIRST_POLL_MS }, 'no mail yet: challenge POSTed first');
   }
   const authz = await flow.deps.acme.getAuthorization(e.directoryUrl, e.authorizationUrl!);
   if (authz.status === 'valid') return flow.transition(e, 'finalizing', {});
   if (authz.status !== 'pending') return flow.failChallenge(e, authz.challenge?.error, `The authorization is ${authz.status}.`);
-  return flow.update(e, { attempts: 0, wakeAt: now + pollDelay(authz.retryAfterMs) });
+  const polls = (e.polls ?? 0) + 1;
+  return flow.update(e, { attempts: 0, polls, wakeAt: now + pollDelay(authz.retryAfterMs, polls) });
 }

@@ -15,5 +15,6 @@ export async function finalize(flow: Flow, e: Enrollment): Promise<Enrollment> {
   if (order.status === 'valid' && order.certificate !== undefined) return flow.transition(e, 'downloading', { certificateUrl: order.certificate });
   if (order.status === 'invalid') return flow.fail(e, 'orderInvalid', 'The CA marked the order invalid.', order.error);
   if (timedOut(e, await flow.deps.settings(), now)) return flow.fail(e, 'timeout', 'The CA did not issue the certificate in time.');
-  return flow.update(e, { attempts: 0, wakeAt: now + pollDelay(order.retryAfterMs) });
+  const polls = (e.polls ?? 0) + 1;
+  return flow.update(e, { attempts: 0, polls, wakeAt: now + pollDelay(order.retryAfterMs, polls - 1) });
 }

@@ -3,13 +3,13 @@
  * to reach the CA (RFC 8555 §7.5.1), then poll the authorization, honouring Retry-After.
  */
 import type { Flow } from '../flow';
-import { DEFAULT_POLL_MS, pollDelay, timedOut } from '../schedule';
+import { FIRST_POLL_MS, pollDelay, timedOut } from '../schedule';
 import type { Enrollment } from '../state';
 
 export async function postAfterReply(flow: Flow, e: Enrollment): Promise<Enrollment> {
   const now = flow.now();
   if (!e.challengePosted) await flow.deps.acme.respondToChallenge(e.directoryUrl, e.challengeUrl!);
-  return flow.transition(e, 'validating', { challengePosted: true, wakeAt: now + DEFAULT_POLL_MS });
+  return flow.transition(e, 'validating', { challengePosted: true, wakeAt: now + FIRST_POLL_MS });
 }
 
 export async function pollAuthorization(flow: Flow, e: Enrollment): Promise<Enrollment> {
@@ -18,7 +18,8 @@ export async function pollAuthorization(flow: Flow, e: Enrollment): Promise<Enro
   if (authz.status === 'valid') return flow.transition(e, 'finalizing', {});
   if (authz.status === 'pending') {
     if (timedOut(e, await flow.deps.settings(), now)) return flow.fail(e, 'timeout', 'The CA did not validate the reply in time.');
-    return flow.update(e, { attempts: 0, wakeAt: now + pollDelay(authz.retryAfterMs) });
+    const polls = (e.polls ?? 0) + 1;
+    return flow.update(e, { attempts: 0, polls, wakeAt: now + pollDelay(authz.retryAfterMs, polls) });
   }
   return flow.failChallenge(e, authz.challenge?.error, `The authorization is ${authz.status}.`);
 }
