@@ -19,6 +19,18 @@ export interface CertificateNames {
   readonly authorityKeyId?: Uint8Array<ArrayBuffer>;
 }
 
+/**
+ * asn1js's fromBER, with its exceptions made typed: it throws a plain Error (rather than
+ * returning offset -1) for some malformed values, e.g. an empty GeneralizedTime (18 00).
+ */
+function parseBer(bytes: Uint8Array): ReturnType<typeof fromBER> {
+  try {
+    return fromBER(bytes);
+  } catch (error) {
+    throw new AcmeUsageError('not a DER X.509 certificate', undefined, { cause: error });
+  }
+}
+
 function children(node: AsnType | undefined): AsnType[] {
   return node instanceof Constructed ? node.valueBlock.value : [];
 }
@@ -50,7 +62,7 @@ function authorityKeyId(extensions: AsnType | undefined): Uint8Array<ArrayBuffer
     const value = parts[parts.length - 1];
     if (!(id instanceof ObjectIdentifier) || id.valueBlock.toString() !== OID_AUTHORITY_KEY_IDENTIFIER) continue;
     if (!(value instanceof OctetString)) return undefined;
-    const aki = fromBER(value.valueBlock.valueHexView);
+    const aki = parseBer(value.valueBlock.valueHexView);
     // keyIdentifier is [0] IMPLICIT OCTET STRING: asn1js leaves it a context-tagged Primitive.
     const keyId = aki.offset === -1 ? undefined : children(aki.result).find((n) => isContext(n, 0));
     return keyId instanceof Primitive ? new Uint8Array(keyId.valueBlock.valueHexView) : undefined;
@@ -60,7 +72,7 @@ function authorityKeyId(extensions: AsnType | undefined): Uint8Array<ArrayBuffer
 
 /** Reads the fields above from a DER certificate; AcmeUsageError when it is not one. */
 export function readCertificateNames(der: Uint8Array): CertificateNames {
-  const parsed = fromBER(der);
+  const parsed = parseBer(der);
   const tbs = children(parsed.result)[0];
   if (parsed.offset === -1 || !(parsed.result instanceof Sequence) || !(tbs instanceof Sequence)) throw new AcmeUsageError('not a DER X.509 certificate');
   const fields = children(tbs);

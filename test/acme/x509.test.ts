@@ -27,6 +27,12 @@ describe('readCertificateNames (RFC 5280 §4.1, the fields ACME needs)', () => {
     expect(Buffer.from(names.authorityKeyId ?? new Uint8Array()).toString('hex')).toBe(akiHex);
   });
 
+  it('regression: an empty GeneralizedTime (18 00), on which asn1js throws a plain Error, is an AcmeUsageError', () => {
+    expect(() => readCertificateNames(new Uint8Array([0x18, 0x00]))).toThrow(AcmeUsageError);
+    // The same inside a certificate-shaped SEQUENCE { SEQUENCE { INTEGER 1, GeneralizedTime "" } }.
+    expect(() => readCertificateNames(new Uint8Array([0x30, 0x07, 0x30, 0x05, 0x02, 0x01, 0x01, 0x18, 0x00]))).toThrow(AcmeUsageError);
+  });
+
   it('gives a result or AcmeUsageError, nothing else, for arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
