@@ -3,7 +3,7 @@
  * and bad server input turned into AcmeProtocolError — never a hang, never a crash.
  */
 import { webcrypto } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AcmeAbortError,
   AcmeClient,
@@ -207,9 +207,12 @@ describe('network failures', () => {
     server.on('POST', '/acme/order/1', { hang: true });
     const controller = new AbortController();
     const pending = client().getOrder(ORDER, controller.signal);
-    setTimeout(() => {
-      controller.abort(new Error('user cancelled'));
-    }, 20);
+    // Abort once the request is in flight (not after a fixed delay: the directory and nonce
+    // come first, and on a loaded machine they can take longer than any guess).
+    await vi.waitFor(() => {
+      expect(server.seen('/acme/order/1')).toHaveLength(1);
+    });
+    controller.abort(new Error('user cancelled'));
     const error = (await failure(pending)) as AcmeAbortError;
     expect(error).toBeInstanceOf(AcmeAbortError);
     expect((error.cause as Error).message).toBe('user cancelled');
