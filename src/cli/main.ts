@@ -3,6 +3,7 @@
  * an exit code: 0 success (or "answer" for check), 1 refuse, 2 usage or I/O error.
  */
 import { UsageError } from './args';
+import { ENROLL_USAGE } from './help';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -12,6 +13,8 @@ const commands: Record<string, () => Promise<Command>> = {
   csr: async () => (await import('./csr')).run,
   pkcs12: async () => (await import('./pkcs12')).run,
   cert: async () => (await import('./cert')).run,
+  renew: async () => (await import('./renew')).run,
+  revoke: async () => (await import('./revoke')).run,
 };
 
 const USAGE = `usage: acme-email <command> [options]
@@ -23,7 +26,7 @@ commands:
       [--non-repudiation] [--key-passphrase-file <file>] --out <req.pem>
   pkcs12 --key <key.pem> --cert <chain.pem> --out <file.p12> --passphrase-file <file>
          [--iterations <n> (default 600000)] [--legacy] [--name <friendly name>] [--key-passphrase-file <file>]
-`;
+${ENROLL_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

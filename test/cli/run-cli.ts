@@ -44,7 +44,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   void exit.then(() => (ended = true));
   const waitFor = (read: () => string, pattern: RegExp, timeoutMs: number): Promise<void> =>
     new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stderr:\n${err}\nstdout:\n${out}`)), timeoutMs);
+      const deadline = setTimeout(() => { reject(new Error(`timed out waiting for ${pattern}; stderr:\n${err}\nstdout:\n${out}`)); }, timeoutMs);
       const check = (): void => {
         if (pattern.test(read())) {
           clearTimeout(deadline);

@@ -1,0 +1,111 @@
+/**
+ * `acme-email renew [--state-dir <dir>]`: renews every certificate of the state folder that is
+ * due — inside the CA's RFC 9773 renewal window when it offers ARI (at a random point of it, as
+ * §4.2 asks), else in the last third of its lifetime — with the options its `cert` run was given.
+ * Safe to run every hour from cron: one run at a time (the state folder's lock), and a renewed
+ * certificate is not due again, so a second run does nothing. Exit codes are cron's to act on.
+ */
+import { resolve } from 'node:path';
+import { parseArgs, single, UsageError } from './args';
+import type { Enrollment } from '../enroll/state';
+import { CERTIFICATE_PREFIX, type CertificateRecord } from '../enroll/state';
+import { PROFILE_PREFIX, enrollAll, exitForError, interruptible, type CommandIo, type Profile } from './cert';
+import { acquireLock } from './node/lock';
+import { Progress } from './node/progress';
+import { FileStorage, ensureStateDir } from './node/storage';
+import { EXIT, cancelStale, createRunContext, exitCodeOf, type Outcome, type RunConfig } from './run';
+import { StdinLines, defaultStateDir } from './terminal';
+
+interface Due {
+  readonly record: CertificateRecord;
+  readonly profile: Profile;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, ['state-dir'], ['json', 'verbose', 'plain']);
+  if (parsed.positional.length > 0) throw new UsageError(`unexpected argument "${parsed.positional[0]!}"`);
+  const stateDir = resolve(single(parsed, 'state-dir') ?? defaultStateDir());
+  const json = parsed.flags.has('json');
+  const progress = new Progress({ stream: process.stderr, verbose: parsed.flags.has('verbose'), plain: json || parsed.flags.has('plain') });
+  const signals = interruptible();
+  const io: CommandIo = { progress, json, lines: new StdinLines(), stopped: signals.stopped };
+  let release: (() => void) | undefined;
+  try {
+    ensureStateDir(stateDir);
+    release = acquireLock(stateDir);
+    const storage = new FileStorage(stateDir);
+    storage.observe((items) => {
+      for (const [key, value] of Object.entries(items)) if (key.startsWith('enrollment:')) progress.record(value as Enrollment);
+    });
+    const due = await dueCertificates(stateDir, storage, progress);
+    const outcomes: Outcome[] = [];
+    const skipped: string[] = [];
+    for (const { record, profile } of due) {
+      if (signals.stopped()) break;
+      if (profile.config.mail.mode === 'manual') {
+        progress.line(`${record.email}: due for renewal, but it was issued with --manual: run acme-email cert --manual again`);
+        skipped.push(record.email);
+        continue;
+      }
+      const ctx = createRunContext(profile.config, { stateDir, progress, storage });
+      try {
+        await ctx.start();
+        await cancelStale(ctx);
+        const passphrase = ctx.passphrases.get(record.email.toLowerCase())!;
+        outcomes.push(...(await enrollAll(ctx, io, () => ctx.enroller.renew(record.identityId, passphrase, true))));
+      } finally {
+        await ctx.stop().catch(() => undefined);
+      }
+    }
+    progress.done();
+    if (json) process.stdout.write(`${JSON.stringify({ due: due.map((d) => d.record.email), renewed: outcomes, skipped })}\n`);
+    else if (due.length === 0) progress.line('no certificate is due for renewal');
+    else {
+      for (const o of outcomes) {
+        progress.line(o.files ? `${o.email}: renewed; written to ${o.files.p12}, valid until ${o.certificate!.notAfter}` : `${o.email}: not renewed (${o.error?.code ?? o.step}): ${o.error?.message ?? ''}`);
+      }
+    }
+    if (signals.stopped()) return EXIT.interrupted;
+    if (skipped.length > 0) return EXIT.failed;
+    return exitCodeOf(outcomes);
+  } catch (error) {
+    progress.done();
+    return exitForError('renew', error);
+  } finally {
+    signals.dispose();
+    io.lines.close();
+    release?.();
+  }
+}
+
+/**
+ * Refreshes each certificate's renewal time (the flow's own check: ARI when offered) and returns
+ * those whose time has come. A certificate revoked, or made by another tool, is left alone.
+ */
+async function dueCertificates(stateDir: string, storage: FileStorage, progress: Progress): Promise<Due[]> {
+  const all = await storage.getAll();
+  const withProfile: Due[] = [];
+  for (const [key, value] of Object.entries(all)) {
+    if (!key.startsWith(CERTIFICATE_PREFIX)) continue;
+    const record = value as CertificateRecord;
+    const profile = all[`${PROFILE_PREFIX}${record.email.toLowerCase()}`] as Profile | undefined;
+    if (record.revoked || profile?.schema !== 1) continue;
+    withProfile.push({ record, profile });
+  }
+  if (withProfile.length === 0) return [];
+  // One check over every certificate, trusting every root the profiles name (ARI is fetched from each CA).
+  // Files it does not need (passphrase, key, EAB key) are left out, so a missing one fails only its own renewal.
+  const { passphraseFile: _passphrase, keyFile: _key, eab: _eab, ...first } = withProfile[0]!.profile.config;
+  const checkConfig: RunConfig = { ...first, trustFiles: [...new Set(withProfile.flatMap((d) => d.profile.config.trustFiles))], mail: { mode: 'manual' } };
+  const checker = createRunContext(checkConfig, { stateDir, progress, storage });
+  await checker.enroller.checkRenewals();
+  const now = Date.now();
+  const out: Due[] = [];
+  for (const d of withProfile) {
+    const record = (await checker.enroller.certificate(d.record.identityId)) ?? d.record;
+    const dueNow = record.renewAt <= now || record.notAfter <= now;
+    progress.debug(`${record.email}: renew from ${new Date(record.renewAt).toISOString()} (${record.renewalSource})${dueNow ? ': due' : ''}`);
+    if (dueNow) out.push({ record, profile: d.profile });
+  }
+  return out;
+}
