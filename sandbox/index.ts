@@ -96,10 +96,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   try {
-    const [imapPort, lmtpPort] = await distinctFreePorts(2);
+    const [imapPort, lmtpPort, freeAcmePort] = await distinctFreePorts(3);
     const dovecotStart = startDovecot(stateDir, users, { imap: imapPort!, lmtp: lmtpPort! });
+    // The ACME server's port is chosen now: the issuing intermediate names its root by a URL on it.
+    const acmePort = options.acmePort ?? freeAcmePort!;
     const [pki, caKey, forgerKey, ...userKeys] = await Promise.all([
-      SandboxPki.create(stateDir),
+      SandboxPki.create(stateDir, `https://127.0.0.1:${acmePort}/ca`),
       makeDkimKey(caDomain, 'sandbox'),
       makeDkimKey(FORGER_DOMAIN, 'forged'),
       ...userDomains.map((d) => makeDkimKey(d, 'mail')),
@@ -217,7 +219,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       eab, requireEab: options.requireEab ?? false,
       faults: () => faults,
       replyTimeoutMs: (options.replyTimeoutSeconds ?? 600) * 1000,
-      ...(options.acmePort === undefined ? {} : { port: options.acmePort }),
+      port: acmePort,
       events: {
         authzCreated: async (authz) => {
           if (knobs.challengeTiming === 'on-create') await sendChallenge(authz);
@@ -256,6 +258,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       mailboxRootPem: pki.mailboxRoot.pem,
       mailboxRootPath: pki.mailboxRoot.path,
       mailboxRootSha256: pki.mailboxRoot.sha256,
+      mailboxIntermediatePem: pki.issuerCert.toString('pem') + '\n',
       alternateMailboxRootPem: pki.alternateMailboxRoot.pem,
       alternateMailboxRootPath: pki.alternateMailboxRoot.path,
       imap: { host: '127.0.0.1', port: imapPort! },

@@ -13,8 +13,10 @@
  * mailbox-validated *strict* profile (§7.1.2.3): EKU emailProtection only, keyUsage as the CSR
  * asked, SAN from the order (rfc822Name, or otherName SmtpUTF8Mailbox per RFC 9598 when the
  * local part is not ASCII), policy 2.23.140.1.5.1.3, short validity.
- * Known deviations, acceptable for a loopback test CA: no CRL distribution point and no
- * authorityInformationAccess (nothing could fetch them), and a 1-day CA lifetime.
+ * The issuing intermediates carry an Authority Information Access `caIssuers` URL of their root,
+ * served by the ACME server (mailbox-root.der), so a mail client can fetch the root it lacks.
+ * Known deviations, acceptable for a loopback test CA: no CRL distribution point, no OCSP, the
+ * caIssuers URL is https (on the ACME server) rather than plain http, and a 1-day CA lifetime.
  *
  * Keys are made at start with Node's WebCrypto and never written anywhere but the state folder.
  */
@@ -89,13 +91,21 @@ export class SandboxPki {
     readonly mailboxRoot: RootFile,
     /** The alternate root that cross-signs the issuing intermediate. */
     readonly alternateMailboxRoot: RootFile,
+    /** The roots by the file name their intermediates' caIssuers URLs end in (DER). */
+    readonly caIssuersFiles: Readonly<Record<string, Uint8Array>>,
   ) {}
 
   get issuerCert(): x509.X509Certificate {
     return this.issuer.cert;
   }
 
-  static async create(dir: string): Promise<SandboxPki> {
+  /**
+   * `caIssuersBase`: where the ACME server serves the roots (`<base>/mailbox-root.der`,
+   * `<base>/mailbox-alternate-root.der`); each issuing intermediate names its root there in an
+   * Authority Information Access `caIssuers` entry (RFC 5280 §4.2.2.1), as public S/MIME CAs do,
+   * so a client that does not have the root can fetch it, check it, and ask its user.
+   */
+  static async create(dir: string, caIssuersBase?: string): Promise<SandboxPki> {
     const now = Date.now();
     const notBefore = new Date(now - 60_000);
     const notAfter = new Date(now + DAY_MS);
@@ -118,7 +128,7 @@ export class SandboxPki {
     const mailboxRoot = await selfSigned('CN=One-Click S/MIME Sandbox S/MIME Root', mailboxRootKeys!);
     const alternateRoot = await selfSigned('CN=One-Click S/MIME Sandbox S/MIME Alternate Root', altKeys!);
     const issuerName = 'CN=One-Click S/MIME Sandbox Mailbox CA';
-    const intermediate = async (by: CaCert): Promise<x509.X509Certificate> =>
+    const intermediate = async (by: CaCert, rootFile: string): Promise<x509.X509Certificate> =>
       x509.X509CertificateGenerator.create(
         {
           serialNumber: serial(), subject: issuerName, issuer: by.cert.subject, notBefore, notAfter,
@@ -127,12 +137,13 @@ export class SandboxPki {
             ...(await caExtensions(issuerKeys!, 0)),
             await x509.AuthorityKeyIdentifierExtension.create(by.keys.publicKey, false, crypto),
             new x509.ExtendedKeyUsageExtension([OID.emailProtection]),
+            ...(caIssuersBase === undefined ? [] : [new x509.AuthorityInfoAccessExtension({ caIssuers: [new x509.GeneralName('url', `${caIssuersBase}/${rootFile}`)] })]),
           ],
         },
         crypto,
       );
-    const issuer: CaCert = { keys: issuerKeys!, cert: await intermediate(mailboxRoot) };
-    const crossSigned = await intermediate(alternateRoot);
+    const issuer: CaCert = { keys: issuerKeys!, cert: await intermediate(mailboxRoot, 'mailbox-root.der') };
+    const crossSigned = await intermediate(alternateRoot, 'mailbox-alternate-root.der');
     const tlsCert = await x509.X509CertificateGenerator.create(
       {
         serialNumber: serial(), subject: 'CN=sandbox.localhost', issuer: tlsRoot.cert.subject, notBefore, notAfter,
@@ -154,6 +165,7 @@ export class SandboxPki {
       writeRoot(dir, 'tls-root.pem', tlsRoot.cert),
       writeRoot(dir, 'mailbox-root.pem', mailboxRoot.cert),
       writeRoot(dir, 'mailbox-alternate-root.pem', alternateRoot.cert),
+      { 'mailbox-root.der': new Uint8Array(mailboxRoot.cert.rawData), 'mailbox-alternate-root.der': new Uint8Array(alternateRoot.cert.rawData) },
     );
   }
 

@@ -194,6 +194,8 @@ export interface Sandbox {
   readonly mailboxRootPath: string;
   /** SHA-256 of the mailbox root's DER as `AB:CD:…` (upper-case, colon-separated), as Thunderbird shows it. */
   readonly mailboxRootSha256: string;
+  /** The issuing intermediate under the mailbox root (its caIssuers URL names the root on the ACME server). */
+  readonly mailboxIntermediatePem: string;
   /** The alternate mailbox root, which cross-signs the issuing intermediate (the `rel="alternate"` chain). */
   readonly alternateMailboxRootPem: string;
   readonly alternateMailboxRootPath: string;

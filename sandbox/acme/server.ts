@@ -76,8 +76,8 @@ interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string | string[]>;
-  /** Raw text body (certificate chains, terms). */
-  text?: { contentType: string; body: string };
+  /** Raw body (certificate chains, terms, the roots named in caIssuers URLs). */
+  text?: { contentType: string; body: string | Uint8Array };
 }
 
 export class AcmeServer {
@@ -193,6 +193,9 @@ export class AcmeServer {
       if (method === 'HEAD') return { status: 200 };
       if (method === 'GET') return { status: 204 };
     }
+    // RFC 5280 §4.2.2.1: the certificate named by an intermediate's caIssuers URL, DER.
+    const caIssuer = path.startsWith('/ca/') ? this.options.pki.caIssuersFiles[path.slice('/ca/'.length)] : undefined;
+    if (caIssuer !== undefined && (method === 'GET' || method === 'HEAD')) return { status: 200, text: { contentType: 'application/pkix-cert', body: caIssuer } };
     if (path === '/terms' && method === 'GET') return { status: 200, text: { contentType: 'text/plain; charset=utf-8', body: 'Sandbox CA terms: test certificates only, valid for a week, no warranty.\n' } };
     if (path.startsWith('/renewal-info/') && method === 'GET') return this.renewalInfo(decodeURIComponent(path.slice('/renewal-info/'.length)));
     if (method !== 'POST') {
