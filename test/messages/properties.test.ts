@@ -13,7 +13,8 @@ import { verifyDkim } from '../../src/messages/dkim';
 import { createZoneResolver } from '../../src/messages/dns';
 import { decodeEncodedWords } from '../../src/messages/rfc2047';
 import { MessageParseError, parseMessage } from '../../src/messages/rfc5322';
-import { recognizeChallenge } from '../../src/messages/challenge';
+import { recognizeChallenge, tokenFromSubject } from '../../src/messages/challenge';
+import { joinToken } from '../../src/messages/response';
 import { inspectChallengeMail } from '../../src/messages/check';
 import { challengeMail, crypto, ed25519Key, keyRecord, NOW, signWithMailauth } from './support';
 
@@ -88,6 +89,47 @@ describe('the whole check', () => {
         for (const r of v.reasons) expect(r.message.length).toBeGreaterThan(0);
       }),
       { numRuns: Math.min(runs, 2000) },
+    );
+  });
+});
+
+describe('token-part1 properties (RFC 8823 §3.1)', () => {
+  const TOKEN2 = 'DGyRejmCefe7v4NfDGDKfA';
+  const encodings = (bytes: Uint8Array): string[] => {
+    const std = Buffer.from(bytes).toString('base64');
+    const url = Buffer.from(bytes).toString('base64url');
+    return [std, std.replace(/=+$/, ''), url, `${url}${'='.repeat((4 - (url.length % 4)) % 4)}`];
+  };
+
+  it('any ≥ 16 bytes in base64 or base64url, padded or not, is accepted verbatim and joins as Node decodes it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 64 }), (bytes) => {
+        const expected = Buffer.concat([Buffer.from(bytes), Buffer.from(TOKEN2, 'base64url')]).toString('base64url');
+        for (const token of encodings(bytes)) {
+          expect(tokenFromSubject(`ACME: ${token}`)).toEqual({ ok: true, token });
+          expect(joinToken(token, TOKEN2, 'bytes')).toBe(expected);
+          expect(joinToken(token, TOKEN2, 'string')).toBe(token + TOKEN2);
+        }
+      }),
+      options,
+    );
+  });
+
+  it('fewer than 16 bytes is too short, and a token with both alphabets is invalid, in any encoding', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 15 }), (bytes) => {
+        for (const token of encodings(bytes)) expect(tokenFromSubject(`ACME: ${token}`)).toMatchObject({ ok: false, refusal: { code: 'token-too-short' } });
+      }),
+      options,
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 64 }), fc.nat(), fc.constantFrom('-', '_'), fc.constantFrom('+', '/'), (bytes, at, urlChar, stdChar) => {
+        const url = Buffer.from(bytes).toString('base64url');
+        const i = at % (url.length - 1);
+        const mixed = `${url.slice(0, i)}${urlChar}${stdChar}${url.slice(i + 2)}`;
+        expect(tokenFromSubject(`ACME: ${mixed}`)).toMatchObject({ ok: false, refusal: { code: 'token-invalid' } });
+      }),
+      options,
     );
   });
 });
