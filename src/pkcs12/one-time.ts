@@ -3,8 +3,8 @@
  * one-time random secret instead of the user's passphrase.
  * A password KDF's iteration count slows down guessing a password a person chose; a secret of
  * 256 random bits cannot be guessed at any speed, so here the count buys nothing and is 1, the
- * least RFC 8018 and RFC 7292 allow (NSS `pk12util`, Thunderbird's importPKCS12File and OpenSSL 3
- * read it; see the tests). Algorithms stay the default ones: PBES2/PBKDF2-HMAC-SHA256/AES-256-CBC
+ * least RFC 8018 and RFC 7292 allow (NSS `pk12util` and OpenSSL 3 read it in the tests;
+ * Thunderbird 153's importPKCS12File too, docs/PKCS12.md). Algorithms stay the default ones: PBES2/PBKDF2-HMAC-SHA256/AES-256-CBC
  * bags and an HMAC-SHA-256 MAC. Building it costs a few milliseconds and no hash loop in
  * JavaScript, so it belongs on the install path; the file the user downloads is a different one
  * (docs/PKCS12.md).

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     for (const [step, ms] of medianSpans(spans)) {
       console.log(`    ${step.padEnd(34)} ${String(ms).padStart(6)} ms  ${((100 * ms) / flowMedian).toFixed(1).padStart(5)} %`);
     }
-    console.log(`  installing → installed (open the stored key, one-time PKCS#12, Thunderbird's import, identity set): ${fmt(pkcs12)} (target ≤ 1000 ms)`);
+    console.log(`  installing → installed (open the stored key, build the PKCS#12, Thunderbird's import, identity set, renewal info, NSS usability check): ${fmt(pkcs12)} (target ≤ 1000 ms)`);
     console.log(`user's .p12 in the download folder, after installed: ${fmt(offered)}`);
     console.log(`e2e click→installed ms=${flowMedian} pkcs12 ms=${median(pkcs12)} challenge→reply ms=${median(total)}`);
   } finally {
