@@ -3,17 +3,23 @@
  * the `.xpi`, starts the local sandbox CA with its mail world, starts Thunderbird with the add-on
  * against it — in a window when DISPLAY is set, otherwise headless — and makes the one click
  * itself: the popup's Start for the sandbox user. Prints the issued certificate's summary, the
- * path of the downloaded `.p12` (copied to artifacts/demo/) and its passphrase, stops everything
- * it started, and exits 0; on failure it prints the reason and exits 1.
+ * path of the downloaded `.p12` (copied to artifacts/demo/) and its passphrase. Then it proves the
+ * certificate is usable: if the popup asks whether to trust the sandbox's mailbox root for e-mail
+ * it accepts (saying so), and Thunderbird's own compose window sends one signed and encrypted
+ * mail from the new identity to itself; the demo reads it from the sandbox's IMAP server, decrypts
+ * it with the key from the `.p12` and verifies its signature against the mailbox root with
+ * OpenSSL. Stops everything it started and exits 0; on failure it prints the reason and exits 1.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { startSandbox, type Sandbox } from '../sandbox/index';
-import { certSummary, openPkcs12 } from '../test/e2e/checks';
-import { makePassphrase, startInPopup, waitForDownload, waitForEnrollment } from '../test/e2e/drive';
-import { Thunderbird, createProfile, packageVersion, type Profile } from '../test/e2e/thunderbird';
+import { certSummary, cmsDecrypt, cmsVerify, mimeText, openPkcs12 } from '../test/e2e/checks';
+import { composeAndSend } from '../test/e2e/compose';
+import { answerTrustQuestion, makePassphrase, startInPopup, usabilitySettled, waitForDownload, waitForEnrollment, waitForVerdict } from '../test/e2e/drive';
+import { IDENTITY_KEY, Thunderbird, createProfile, packageVersion, type Profile } from '../test/e2e/thunderbird';
 import { sandboxSettings } from '../test/e2e/world';
+import { readInbox } from '../test/sandbox/mailbox';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const say = (line: string): void => {
@@ -42,6 +48,49 @@ function requirePeers(): void {
   if (missing.length > 0) {
     throw new DemoError(`missing Debian packages: ${missing.join(' ')} — run as root, or: sudo apt-get install --no-install-recommends ${missing.join(' ')}`);
   }
+}
+
+/**
+ * What the popup says after the install; if it asks whether to trust the sandbox's mailbox root
+ * for e-mail, the demo (acting as the user) accepts and says which root that was.
+ */
+async function makeUsable(tb: Thunderbird): Promise<void> {
+  const settled = await usabilitySettled(tb);
+  if (settled === 'question') {
+    const question = await answerTrustQuestion(tb, 'accept');
+    say(`the popup asks to trust the mailbox root "${question.subject}" (SHA-256 ${question.fingerprint}) for e-mail: accepting`);
+  }
+  const shown = settled === 'question' ? await waitForVerdict(tb, (v) => v !== 'untrusted-root').catch(() => null) : settled;
+  say(shown ? `the popup says: ${shown.text} (${shown.verdict})` : 'the popup shows no verdict on whether Thunderbird can use the certificate');
+}
+
+/** The raw mail with `subject` in `user`'s Inbox at the sandbox's Dovecot, once delivered. */
+async function deliveredMail(sandbox: Sandbox, user: Sandbox['users'][number], subject: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = (await readInbox(sandbox, user)).find((m) => m.subject === subject);
+    if (found) return found.raw;
+    if (Date.now() > deadline) throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — it never arrived in ${user.email}'s Inbox`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Decrypts with the `.p12`'s key and verifies the signature inside against the mailbox root; returns the verdict line's end. */
+function checkWithOpenSsl(raw: string, leafPem: string, privateKeyPem: string, mailboxRootPem: string, text: string): string {
+  let inner: string;
+  try {
+    inner = cmsDecrypt(raw, leafPem, privateKeyPem);
+  } catch (error) {
+    throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — OpenSSL decrypt: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let content: string;
+  try {
+    content = mimeText(cmsVerify(inner, mailboxRootPem));
+  } catch (error) {
+    throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — decrypt OK, OpenSSL verify: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!content.includes(text)) throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — verify and decrypt OK, but the text is not what was written: ${JSON.stringify(content.slice(0, 200))}`);
+  return 'OpenSSL verify OK, decrypt OK';
 }
 
 async function main(): Promise<void> {
@@ -138,7 +187,7 @@ async function main(): Promise<void> {
     const kept = join(outDir, basename(downloadedP12));
     copyFileSync(downloadedP12, kept);
     const contents = openPkcs12(kept, passphrase);
-    const leaf = contents.certificatesPem[0];
+    const leaf = contents.certificatesPem.find((pem) => certSummary(pem).emails.includes(user.email)) ?? contents.certificatesPem[0];
     if (!leaf || contents.privateKeyPem === '') throw new DemoError(`${kept} lacks the certificate or the key`);
     const summary = certSummary(leaf);
 
@@ -154,6 +203,16 @@ async function main(): Promise<void> {
     console.log(`  .p12 file:    ${kept}`);
     console.log(`  passphrase:   ${passphrase}`);
     console.log('');
+
+    await makeUsable(tb);
+    const subject = `One-Click S/MIME demo ${new Date().toISOString()}`;
+    const text = `Signed and encrypted by Thunderbird with the certificate for ${user.email}.`;
+    say(`Thunderbird sends a signed and encrypted mail from ${user.email} to itself (compose window, Sign and Encrypt on, Send)`);
+    const outcome = await composeAndSend(tb, { identityKey: IDENTITY_KEY, to: user.email, subject, body: `${text}\n`, sign: true, encrypt: true });
+    if (!outcome.sent) {
+      throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — Thunderbird did not send it: ${outcome.alerts.join(' | ').replace(/\s*\n\s*/g, ' ') || outcome.result}`);
+    }
+    console.log(`signed+encrypted mail sent by Thunderbird: ${checkWithOpenSsl(await deliveredMail(sandbox, user, subject), leaf, contents.privateKeyPem, sandbox.mailboxRootPem, text)}`);
   } finally {
     if (!state.interrupted) say('stopping Thunderbird and the sandbox');
     await stopAll();

@@ -4,7 +4,8 @@
  * (`openssl x509`). Run them after `Thunderbird.stop()` so every file is flushed.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function run(cmd: string, args: readonly string[], input?: string): string {
@@ -116,4 +117,64 @@ export function publicKeyOfCert(certPem: string): string {
 /** Files in a folder (for the download folder). */
 export function filesIn(dir: string): string[] {
   return readdirSync(dir);
+}
+
+/** OpenSSL refused an S/MIME message; carries its own words. */
+export class OpenSslCmsError extends Error {
+  override readonly name = 'OpenSslCmsError';
+}
+
+function cms(args: readonly string[], input: string, keys: Readonly<Record<string, string>> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ocs-cms-'));
+  try {
+    const files = Object.fromEntries(Object.entries(keys).map(([name, pem]) => {
+      const path = join(dir, name);
+      writeFileSync(path, pem, { mode: 0o600 });
+      return [name, path];
+    }));
+    const resolved = args.map((a) => files[a] ?? a);
+    return execFileSync('openssl', ['cms', ...resolved], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new OpenSslCmsError(`openssl cms ${args[0] ?? ''} refused the message: ${stderr.trim() || String(error)}`, { cause: error });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `openssl cms -verify` of an S/MIME signed message (multipart/signed or opaque) against one
+ * trusted root (`-CAfile`), with the S/MIME signing purpose; intermediates must come with the
+ * message. Returns the signed content; throws `OpenSslCmsError` if OpenSSL refuses it.
+ */
+export function cmsVerify(mime: string, rootPem: string): string {
+  return cms(['-verify', '-CAfile', 'root.pem', '-purpose', 'smimesign'], mime, { 'root.pem': rootPem });
+}
+
+/** `openssl cms -decrypt` of an S/MIME enveloped message with a recipient's key and certificate; returns the inner MIME entity. */
+export function cmsDecrypt(mime: string, certificatePem: string, privateKeyPem: string): string {
+  return cms(['-decrypt', '-recip', 'cert.pem', '-inkey', 'key.pem'], mime, { 'cert.pem': certificatePem, 'key.pem': privateKeyPem });
+}
+
+/** The `Content-Type` of a MIME entity's top-level header, lower-cased, without parameters. */
+export function contentType(mime: string): string {
+  const header = mime.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  return /^content-type:\s*([^;\s]+)/im.exec(header)?.[1]?.toLowerCase() ?? '';
+}
+
+/**
+ * The decoded body of a single-part MIME entity (what `cmsVerify` returns): its
+ * Content-Transfer-Encoding (base64, quoted-printable, 7bit/8bit) undone, as UTF-8 text.
+ */
+export function mimeText(entity: string): string {
+  const split = /\r?\n\r?\n/.exec(entity);
+  const header = split ? entity.slice(0, split.index) : entity;
+  const body = split ? entity.slice(split.index + split[0].length) : '';
+  const encoding = /^content-transfer-encoding:\s*(\S+)/im.exec(header)?.[1]?.toLowerCase() ?? '7bit';
+  if (encoding === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') {
+    const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+  }
+  return body;
 }

@@ -32,6 +32,9 @@ export interface ComposeOutcome {
   /** What the compose window had switched on when Send was pressed. */
   readonly signed: boolean;
   readonly encrypted: boolean;
+  /** What it had switched on by itself when it opened (the identity's defaults), before any toggle. */
+  readonly initiallySigned: boolean;
+  readonly initiallyEncrypted: boolean;
 }
 
 /** A send that did not go through: carries Thunderbird's own words. */
@@ -102,6 +105,8 @@ export async function composeAndSend(tb: Thunderbird, request: ComposeRequest): 
       await sleep(300);
       if (win.gCurrentIdentity?.key !== identity.key) throw new Error('the compose window is for ' + win.gCurrentIdentity?.key + ', not ' + identity.key);
       if (win.gSelectedTechnologyIsPGP) win.onEncryptionChoice('SMIME');
+      const initiallySigned = win.gSendSigned;
+      const initiallyEncrypted = win.gSendEncrypted;
       if (request.encrypt !== win.gSendEncrypted) {
         const button = win.document.getElementById('button-encryption');
         if (!button) throw new Error('the compose toolbar has no Encrypt button');
@@ -134,7 +139,7 @@ export async function composeAndSend(tb: Thunderbird, request: ComposeRequest): 
       // Let a report alert shown just before the end be read.
       await sleep(200);
       const sent = result === 0;
-      return { sent, result: '0x' + (result >>> 0).toString(16), alerts, signed, encrypted };
+      return { sent, result: '0x' + (result >>> 0).toString(16), alerts, signed, encrypted, initiallySigned, initiallyEncrypted };
     } finally {
       Services.obs.removeObserver(dialogs, 'common-dialog-loaded');
       // A window whose send failed stays open: close it without the save-changes question.
@@ -239,4 +244,30 @@ export async function displayMessage(tb: Thunderbird, serverKey: string, subject
       body,
     };
   `, [serverKey, subject, timeoutMs]);
+}
+
+export interface KnownCertificate {
+  readonly sha256: string;
+  readonly subject: string;
+  readonly emails: string[];
+}
+
+/** The certificates in Thunderbird's certificate store (nsIX509CertDB) that name `email`. */
+export async function certificatesFor(tb: Thunderbird, email: string): Promise<KnownCertificate[]> {
+  return tb.chrome<KnownCertificate[]>(`
+    const certdb = Cc['@mozilla.org/security/x509certdb;1'].getService(Ci.nsIX509CertDB);
+    const emailsOf = (c) => [...new Set([c.emailAddress, ...(c.getEmailAddresses?.() ?? [])].filter((e) => !!e).map((e) => e.toLowerCase()))];
+    return certdb.getCerts()
+      .filter((c) => emailsOf(c).includes(arguments[0].toLowerCase()))
+      .map((c) => ({ sha256: c.sha256Fingerprint, subject: c.subjectName, emails: emailsOf(c) }));
+  `, [email]);
+}
+
+/** The identity's S/MIME send defaults, as Account Settings show them (`sign_mail`, `encryptionpolicy`: 2 = require). */
+export async function identitySendDefaults(tb: Thunderbird, identityKey: string): Promise<{ signMail: boolean; encryptionPolicy: number }> {
+  return tb.chrome<{ signMail: boolean; encryptionPolicy: number }>(`
+    const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+    const identity = MailServices.accounts.getIdentity(arguments[0]);
+    return { signMail: identity.signMail, encryptionPolicy: identity.getIntAttribute('encryptionpolicy') };
+  `, [identityKey]);
 }

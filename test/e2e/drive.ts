@@ -166,6 +166,24 @@ export async function popupVisibleText(tb: Thunderbird): Promise<string> {
   return tb.popup<string>('return content.document.body.innerText;');
 }
 
+/**
+ * Waits until the popup has settled what Thunderbird can do with the installed certificate:
+ * either it asks whether to trust the mailbox root (`'question'`), or it shows a verdict other
+ * than `untrusted-root` (which comes with the question). Returns the last verdict seen if neither
+ * comes within `timeoutMs`, or null if the popup shows none.
+ */
+export async function usabilitySettled(tb: Thunderbird, timeoutMs = 30_000): Promise<'question' | ShownVerdict | null> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ShownVerdict | null = null;
+  for (;;) {
+    if (await popupVisible(tb, POPUP.trustQuestion).catch(() => false)) return 'question';
+    last = await waitForVerdict(tb, () => true, 0).catch(() => last);
+    if (last && last.verdict !== 'untrusted-root') return last;
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export interface TrustQuestion {
   readonly subject: string;
   /** SHA-256 of the root, as the popup shows it (hex with colons). */
