@@ -166,9 +166,23 @@ export interface CommandIo {
   readonly stopped: () => boolean;
 }
 
+/** The innermost cause's message ("self-signed certificate in certificate chain" under "fetch failed"). */
+function rootCause(error: unknown): string | undefined {
+  let current: unknown = error;
+  let deepest: string | undefined;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    if (current !== error) deepest = current.message;
+    current = current.cause;
+  }
+  return deepest;
+}
+
 function describeError(error: unknown): string {
-  if (error instanceof PortError && error.problem) return `${error.message}${error.problem.detail !== undefined && !error.message.includes(error.problem.detail) ? ` (${error.problem.detail})` : ''}`;
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = error instanceof PortError ? error.problem?.detail : undefined;
+  const cause = rootCause(error);
+  const extra = [detail, cause].filter((text): text is string => text !== undefined && text !== '' && !message.includes(text));
+  return extra.length === 0 ? message : `${message} (${extra.join('; ')})`;
 }
 
 /** Maps what can end a command early to its exit code and one clear line. */
