@@ -30,7 +30,6 @@ export {
   generateAccountKey,
   importAccountKey,
   signingKeyFromPair,
-  signingKeyFromPkcs8,
   JWS_ALGORITHMS,
   type AccountKey,
   type JwsAlgorithm,

@@ -135,33 +135,6 @@ export async function signingKeyFromPair(pair: CryptoKeyPair, crypto: Crypto): P
   return { alg, privateKey: pair.privateKey, publicJwk };
 }
 
-/** The JWS algorithms a PKCS#8 key is tried as, in order: one of them matches each key type this module signs with. */
-const PKCS8_CANDIDATES: readonly JwsAlgorithm[] = ['ES256', 'ES384', 'RS256', 'EdDSA'];
-
-/**
- * A signing key from an unencrypted PKCS#8 private key (RFC 5208), such as the key of a
- * certificate taken out of its PKCS#12 file, to revoke the certificate with it (RFC 8555 §7.6).
- * The key type decides the JWS algorithm: EC P-256 → ES256, P-384 → ES384, RSA → RS256,
- * Ed25519 → EdDSA. The private key it returns is not extractable.
- */
-export async function signingKeyFromPkcs8(pkcs8: Uint8Array<ArrayBuffer>, crypto: Crypto): Promise<SigningKey> {
-  const failures: unknown[] = [];
-  for (const alg of PKCS8_CANDIDATES) {
-    let jwk: JsonWebKey;
-    try {
-      const extractable = await crypto.subtle.importKey('pkcs8', pkcs8, PARAMS[alg].importParams, true, ['sign']);
-      jwk = await crypto.subtle.exportKey('jwk', extractable);
-    } catch (error) {
-      failures.push(error);
-      continue;
-    }
-    // WebCrypto may name the key's own algorithm in `alg` (Node writes "Ed25519"); the shape decides.
-    const { alg: _alg, ...material } = jwk;
-    return importAccountKey(material, crypto, { extractable: false });
-  }
-  throw new AcmeUsageError('the private key is not an EC P-256/P-384, RSA or Ed25519 PKCS#8 key', undefined, { cause: new AggregateError(failures) });
-}
-
 /** base64url SHA-256 thumbprint of the key's public JWK (RFC 7638), as key authorizations use it (RFC 8555 §8.1). */
 export function accountKeyThumbprint(key: SigningKey, crypto: Crypto): Promise<string> {
   return jwkThumbprint(key.publicJwk, crypto);

@@ -16,7 +16,6 @@ import {
   ProblemTypes,
   RevocationReasons,
   signingKeyFromPair,
-  signingKeyFromPkcs8,
   topIssuerNames,
   UnauthorizedError,
   type AccountKey,
@@ -34,6 +33,7 @@ function parseCertificate(der: Uint8Array): Certificate {
 }
 import { base64UrlEncode } from '../../src/shared/encoding';
 import { startPebble, type Pebble } from '../helpers/pebble';
+import { importPkcs8 } from '../../src/pkcs12';
 
 const crypto = webcrypto as unknown as Crypto;
 
@@ -213,7 +213,7 @@ describe('against Pebble (one instance, one alternate root)', () => {
 
     // The certificate's own key as a .p12 holds it: unencrypted PKCS#8 once the passphrase opened it.
     const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', issued.certKeys.privateKey));
-    const certKey = await signingKeyFromPkcs8(pkcs8, crypto);
+    const certKey = await signingKeyFromPair(await importPkcs8(pkcs8, crypto, { extractable: false }), crypto);
     await stranger.revoke(issued.leafDer, RevocationReasons.keyCompromise, { by: 'certificateKey', key: certKey });
     expect(await pebble.certStatus(serialHex(issued.leafDer))).toMatchObject({ Status: 'Revoked', Reason: 1 });
   });
