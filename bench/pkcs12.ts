@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createKeysAdapter } from '../src/enroll/adapters/keys';
-import { THUNDERBIRD, Thunderbird, createProfile } from '../test/e2e/thunderbird';
+import { THUNDERBIRD, Thunderbird, createProfile } from '../scripts/harness/thunderbird';
 import { buildOneTimePkcs12, DEFAULT_ITERATIONS, encryptPrivateKey, generateKey, importPrivateKeyPem, KEY_TYPES, pemDecodeAll, type KeyType } from '../src/pkcs12/index';
 
 const crypto = webcrypto as unknown as Crypto;

@@ -14,12 +14,12 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { startSandbox, type Sandbox } from '../sandbox/index';
-import { certSummary, cmsDecrypt, cmsVerify, mimeText, openPkcs12 } from '../test/e2e/checks';
-import { composeAndSend } from '../test/e2e/compose';
-import { answerTrustQuestion, makePassphrase, startInPopup, usabilitySettled, waitForDownload, waitForEnrollment, waitForVerdict } from '../test/e2e/drive';
-import { IDENTITY_KEY, Thunderbird, createProfile, packageVersion, type Profile } from '../test/e2e/thunderbird';
-import { sandboxSettings } from '../test/e2e/world';
-import { readInbox } from '../test/sandbox/mailbox';
+import { certSummary, cmsDecrypt, cmsVerify, mimeText, openPkcs12 } from './harness/checks';
+import { composeAndSend } from './harness/compose';
+import { answerTrustQuestion, makePassphrase, startInPopup, usabilitySettled, waitForDownload, waitForEnrollment, waitForVerdict } from './harness/drive';
+import { IDENTITY_KEY, Thunderbird, createProfile, packageVersion, type Profile } from './harness/thunderbird';
+import { sandboxSettings } from './harness/world';
+import { deliveredMail } from './harness/mail';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const say = (line: string): void => {
@@ -65,13 +65,11 @@ async function makeUsable(tb: Thunderbird): Promise<void> {
 }
 
 /** The raw mail with `subject` in `user`'s Inbox at the sandbox's Dovecot, once delivered. */
-async function deliveredMail(sandbox: Sandbox, user: Sandbox['users'][number], subject: string): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const found = (await readInbox(sandbox, user)).find((m) => m.subject === subject);
-    if (found) return found.raw;
-    if (Date.now() > deadline) throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — it never arrived in ${user.email}'s Inbox`);
-    await new Promise((r) => setTimeout(r, 250));
+async function arrived(sandbox: Sandbox, user: Sandbox['users'][number], subject: string): Promise<string> {
+  try {
+    return await deliveredMail(sandbox, user, subject);
+  } catch (error) {
+    throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -212,7 +210,7 @@ async function main(): Promise<void> {
     if (!outcome.sent) {
       throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — Thunderbird did not send it: ${outcome.alerts.join(' | ').replace(/\s*\n\s*/g, ' ') || outcome.result}`);
     }
-    console.log(`signed+encrypted mail sent by Thunderbird: ${checkWithOpenSsl(await deliveredMail(sandbox, user, subject), leaf, contents.privateKeyPem, sandbox.mailboxRootPem, text)}`);
+    console.log(`signed+encrypted mail sent by Thunderbird: ${checkWithOpenSsl(await arrived(sandbox, user, subject), leaf, contents.privateKeyPem, sandbox.mailboxRootPem, text)}`);
   } finally {
     if (!state.interrupted) say('stopping Thunderbird and the sandbox');
     await stopAll();

@@ -1,12 +1,12 @@
 /**
  * A real Thunderbird for end-to-end tests: builds the add-on, makes a throwaway profile with the
  * `.xpi` installed, optional mail account and trusted root, starts Thunderbird headless with
- * Marionette, and stops it by its own PID. Facts this rests on are in DESIGN.md (Thunderbird).
+ * Marionette, and stops it by its own PID. How and why: docs/E2E.md.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, makeTempDir, startProcess, waitForPort, type RunningProcess, type TempDir } from '../helpers/process';
+import { freePort, makeTempDir, startProcess, waitForPort, type RunningProcess, type TempDir } from './process';
 import { Marionette, type ElementRef } from './marionette';
 
 export const ADDON_ID = 'one-click-smime@acme-email';

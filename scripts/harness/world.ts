@@ -6,7 +6,7 @@
  * mail between two people.
  */
 import { startSandbox, type Sandbox, type SandboxOptions, type SandboxUser } from '../../sandbox/index';
-import { makeTempDir, type TempDir } from '../helpers/process';
+import { makeTempDir, type TempDir } from './process';
 import { Thunderbird, buildXpi, createProfile, thunderbirdPidsFor, type Profile, type StartOptions } from './thunderbird';
 
 export interface WorldOptions {

@@ -3,7 +3,7 @@
  * decorations and for the demo when no display is present. Stopped by its own PID.
  */
 import { existsSync } from 'node:fs';
-import { startProcess, type RunningProcess } from '../helpers/process';
+import { startProcess, type RunningProcess } from './process';
 
 export interface Xvfb {
   readonly display: string;

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueServerCert, makeTestCa, type TestCa } from '../helpers/openssl';
 import { freePort, makeTempDir, type TempDir } from '../helpers/process';
-import { nssCertificates, readPrefs } from './checks';
-import { popupVisible } from './drive';
-import { ADDON_ID, IDENTITY_KEY, SERVER_KEY, Thunderbird, buildXpi, createProfile, packageVersion, thunderbirdPidsFor, type Profile } from './thunderbird';
+import { nssCertificates, readPrefs } from '../../scripts/harness/checks';
+import { popupVisible } from '../../scripts/harness/drive';
+import { ADDON_ID, IDENTITY_KEY, SERVER_KEY, Thunderbird, buildXpi, createProfile, packageVersion, thunderbirdPidsFor, type Profile } from '../../scripts/harness/thunderbird';
 
 describe('the built add-on in a real Thunderbird', () => {
   let build: TempDir | undefined;

@@ -12,9 +12,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir } from '../helpers/process';
 import type { HistoryEntry } from '../../src/enroll/state';
-import { repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from './drive';
-import { Thunderbird, buildXpi, createProfile } from './thunderbird';
-import { startWorld, type World } from './world';
+import { repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from '../../scripts/harness/drive';
+import { Thunderbird, buildXpi, createProfile } from '../../scripts/harness/thunderbird';
+import { startWorld, type World } from '../../scripts/harness/world';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 

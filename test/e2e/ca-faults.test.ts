@@ -4,7 +4,7 @@
  * add-on completes in spite of them; a CA that only fails ends in a clear error in the popup.
  */
 import { describe, expect, it } from 'vitest';
-import { POPUP, openPopup, repliesFrom, startInPopup, waitForEnrollment } from './drive';
+import { POPUP, openPopup, repliesFrom, startInPopup, waitForEnrollment } from '../../scripts/harness/drive';
 import { worldPerTest } from './per-test';
 
 const startTestWorld = worldPerTest();

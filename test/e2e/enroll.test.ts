@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '../helpers/process';
-import { certSummary, nssCertificatePem, nssCertificates, nssKeys, openPkcs12, publicKeyOfCert, publicKeyOfPrivate, readPrefs } from './checks';
-import { POPUP, popupSteps, popupVisible, repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from './drive';
-import { IDENTITY_KEY, buildXpi } from './thunderbird';
-import { startWorld, type World } from './world';
+import { certSummary, nssCertificatePem, nssCertificates, nssKeys, openPkcs12, publicKeyOfCert, publicKeyOfPrivate, readPrefs } from '../../scripts/harness/checks';
+import { POPUP, popupSteps, popupVisible, repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from '../../scripts/harness/drive';
+import { IDENTITY_KEY, buildXpi } from '../../scripts/harness/thunderbird';
+import { startWorld, type World } from '../../scripts/harness/world';
 import type { Enrollment } from '../../src/enroll/state';
 
 let build: TempDir | undefined;

@@ -14,8 +14,8 @@ import { AcmeClient, generateAccountKey } from '../../src/acme/index';
 import type { Enrollment } from '../../src/enroll/state';
 import { fetchTrusting } from '../helpers/openssl';
 import { readInbox } from '../sandbox/mailbox';
-import { POPUP, openPopup, repliesFrom, startInPopup, waitForEnrollment } from './drive';
-import { startWorld, type World } from './world';
+import { POPUP, openPopup, repliesFrom, startInPopup, waitForEnrollment } from '../../scripts/harness/drive';
+import { startWorld, type World } from '../../scripts/harness/world';
 
 /** The raw challenge mail of an earlier order for `email`, made by another ACME client, once Thunderbird has it too. */
 async function earlierChallenge(world: World): Promise<{ raw: string; messageId: string; tokenPart1: string }> {

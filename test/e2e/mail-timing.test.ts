@@ -8,10 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Enrollment } from '../../src/enroll/state';
-import { enterInstallPassphrase, repliesFrom, startInPopup, waitForEnrollment } from './drive';
-import { SERVER_KEY } from './thunderbird';
+import { enterInstallPassphrase, repliesFrom, startInPopup, waitForEnrollment } from '../../scripts/harness/drive';
+import { SERVER_KEY } from '../../scripts/harness/thunderbird';
 import { worldPerTest } from './per-test';
-import type { World } from './world';
+import type { World } from '../../scripts/harness/world';
 
 const startTestWorld = worldPerTest();
 

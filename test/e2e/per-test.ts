@@ -4,8 +4,8 @@
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { makeTempDir, type TempDir } from '../helpers/process';
-import { buildXpi } from './thunderbird';
-import { startWorld, type World, type WorldOptions } from './world';
+import { buildXpi } from '../../scripts/harness/thunderbird';
+import { startWorld, type World, type WorldOptions } from '../../scripts/harness/world';
 
 /**
  * For a file whose tests each start their own world: registers the hooks that build one `.xpi`

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CertificateRecord, Enrollment } from '../../src/enroll/state';
-import { POPUP, certificates, openPopup, popupVisible, repliesFrom, startInPopup, waitForEnrollment } from './drive';
-import { startWorld, type World } from './world';
+import { POPUP, certificates, openPopup, popupVisible, repliesFrom, startInPopup, waitForEnrollment } from '../../scripts/harness/drive';
+import { startWorld, type World } from '../../scripts/harness/world';
 
 describe('renew and revoke from the popup', () => {
   let world: World | undefined;

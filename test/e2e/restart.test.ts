@@ -4,10 +4,10 @@
  * is not lost (the `.p12` opens with the passphrase the user gave before the crash).
  */
 import { describe, expect, it } from 'vitest';
-import { certSummary, openPkcs12, publicKeyOfCert, publicKeyOfPrivate } from './checks';
-import { enterInstallPassphrase, repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from './drive';
+import { certSummary, openPkcs12, publicKeyOfCert, publicKeyOfPrivate } from '../../scripts/harness/checks';
+import { enterInstallPassphrase, repliesFrom, startInPopup, waitForDownload, waitForEnrollment } from '../../scripts/harness/drive';
 import { worldPerTest } from './per-test';
-import type { World } from './world';
+import type { World } from '../../scripts/harness/world';
 
 const startTestWorld = worldPerTest();
 

@@ -11,9 +11,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { POPUP, openPopup, startInPopup, waitForEnrollment } from './drive';
-import { startWorld, type World } from './world';
-import { startXvfb, type Xvfb } from './xvfb';
+import { POPUP, openPopup, startInPopup, waitForEnrollment } from '../../scripts/harness/drive';
+import { startWorld, type World } from '../../scripts/harness/world';
+import { startXvfb, type Xvfb } from '../../scripts/harness/xvfb';
 
 const args = process.argv.slice(2);
 const useXvfb = !args.includes('--headless');

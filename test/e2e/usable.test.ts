@@ -15,13 +15,12 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, type TempDir } from '../helpers/process';
-import { readInbox } from '../sandbox/mailbox';
-import { certSummary, cmsDecrypt, cmsVerify, contentType, mimeText, openPkcs12 } from './checks';
-import { certificatesFor, composeAndSend, displayMessage, identitySendDefaults, sendOrThrow } from './compose';
-import { POPUP, answerTrustQuestion, popupVisible, popupVisibleText, startInPopup, waitForDownload, waitForEnrollment, waitForVerdict } from './drive';
-import { IDENTITY_KEY, SERVER_KEY, buildXpi, type Thunderbird } from './thunderbird';
-import { startWorld, type OtherThunderbird, type World } from './world';
-import type { Sandbox, SandboxUser } from '../../sandbox/index';
+import { deliveredMail, mailWithSubject } from '../../scripts/harness/mail';
+import { certSummary, cmsDecrypt, cmsVerify, contentType, mimeText, openPkcs12 } from '../../scripts/harness/checks';
+import { certificatesFor, composeAndSend, displayMessage, identitySendDefaults, sendOrThrow } from '../../scripts/harness/compose';
+import { POPUP, answerTrustQuestion, popupVisible, popupVisibleText, startInPopup, waitForDownload, waitForEnrollment, waitForVerdict } from '../../scripts/harness/drive';
+import { IDENTITY_KEY, SERVER_KEY, buildXpi, type Thunderbird } from '../../scripts/harness/thunderbird';
+import { startWorld, type OtherThunderbird, type World } from '../../scripts/harness/world';
 
 let build: TempDir | undefined;
 let xpiPath = '';
@@ -109,17 +108,6 @@ async function enroll(tb: Thunderbird, email: string, downloadDir: string, keyTy
   return { certificatePem, privateKeyPem: contents.privateKeyPem, sha256: certSummary(certificatePem).sha256 };
 }
 
-/** The raw mail with `subject` in `user`'s Inbox at the sandbox's Dovecot, once delivered. */
-async function rawMail(sandbox: Sandbox, user: SandboxUser, subject: string, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = (await readInbox(sandbox, user)).find((m) => m.subject === subject);
-    if (found) return found.raw;
-    if (Date.now() > deadline) throw new Error(`no mail "${subject}" in ${user.email}'s Inbox after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** A SHA-256 fingerprint in a text (hex, colons optional), as bytes in lower-case hex; '' if none. */
 function sameFingerprint(text: string): string {
   return /[0-9a-f]{2}(?::?[0-9a-f]{2}){31}/i.exec(text)?.[0].replace(/:/g, '').toLowerCase() ?? '';
@@ -168,7 +156,7 @@ describe('P-256: alice trusts the mailbox root when asked, bob\'s administrator 
     const subject = 'P-256 signed, alice to alice';
     const sent = await sendOrThrow(world.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject, body: 'Signed by Thunderbird.\n', sign: true, encrypt: false });
     expect(sent).toMatchObject({ signed: true, encrypted: false });
-    const raw = await rawMail(world.sandbox, world.user, subject);
+    const raw = await deliveredMail(world.sandbox, world.user, subject);
     expect(contentType(raw)).toBe('multipart/signed');
     expect(mimeText(cmsVerify(raw, world.sandbox.mailboxRootPem))).toContain('Signed by Thunderbird.');
   });
@@ -178,7 +166,7 @@ describe('P-256: alice trusts the mailbox root when asked, bob\'s administrator 
     const subject = 'P-256 signed+encrypted, alice to alice';
     const sent = await sendOrThrow(world.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject, body: 'Sealed by Thunderbird.\n', sign: true, encrypt: true });
     expect(sent).toMatchObject({ signed: true, encrypted: true });
-    const raw = await rawMail(world.sandbox, world.user, subject);
+    const raw = await deliveredMail(world.sandbox, world.user, subject);
     expect(contentType(raw)).toBe('application/pkcs7-mime');
     expect(raw).not.toContain('Sealed by Thunderbird.');
     const inner = cmsDecrypt(raw, alice.certificatePem, alice.privateKeyPem);
@@ -211,7 +199,7 @@ describe('P-256: alice trusts the mailbox root when asked, bob\'s administrator 
     const subject = 'P-256 signed+encrypted, bob to alice';
     const sent = await sendOrThrow(bob.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject, body: 'Only Alice can read this.\n', sign: true, encrypt: true });
     expect(sent).toMatchObject({ encrypted: true });
-    const raw = await rawMail(world.sandbox, world.user, subject);
+    const raw = await deliveredMail(world.sandbox, world.user, subject);
     expect(contentType(raw)).toBe('application/pkcs7-mime');
     expect(mimeText(cmsVerify(cmsDecrypt(raw, alice.certificatePem, alice.privateKeyPem), world.sandbox.mailboxRootPem))).toContain('Only Alice can read this.');
     const shown = await displayMessage(world.tb, SERVER_KEY, subject);
@@ -243,8 +231,8 @@ describe('RSA-2048, mailbox root already trusted for e-mail by the profile: read
     const { world, alice } = w();
     await sendOrThrow(world.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject: 'RSA signed', body: 'RSA signature.\n', sign: true, encrypt: false });
     await sendOrThrow(world.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject: 'RSA signed+encrypted', body: 'RSA envelope.\n', sign: true, encrypt: true });
-    expect(mimeText(cmsVerify(await rawMail(world.sandbox, world.user, 'RSA signed'), world.sandbox.mailboxRootPem))).toContain('RSA signature.');
-    const sealed = await rawMail(world.sandbox, world.user, 'RSA signed+encrypted');
+    expect(mimeText(cmsVerify(await deliveredMail(world.sandbox, world.user, 'RSA signed'), world.sandbox.mailboxRootPem))).toContain('RSA signature.');
+    const sealed = await deliveredMail(world.sandbox, world.user, 'RSA signed+encrypted');
     expect(contentType(sealed)).toBe('application/pkcs7-mime');
     expect(mimeText(cmsVerify(cmsDecrypt(sealed, alice.certificatePem, alice.privateKeyPem), world.sandbox.mailboxRootPem))).toContain('RSA envelope.');
   });
@@ -305,6 +293,6 @@ describe('a user who declines to trust the mailbox root: the popup says why sign
     const outcome = await composeAndSend(world.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject: 'declined signed', body: 'Cannot be signed.\n', sign: true, encrypt: false });
     expect(outcome.sent).toBe(false);
     expect(outcome.alerts.join('\n')).toMatch(/cannot be digitally signed[\s\S]*issuer is not recognized/i);
-    expect((await readInbox(world.sandbox, world.user)).map((m) => m.subject)).not.toContain('declined signed');
+    expect(await mailWithSubject(world.sandbox, world.user, 'declined signed')).toEqual([]);
   });
 });

@@ -6,9 +6,9 @@
  * window manager), as the screenshots and `npm start` with a DISPLAY do; the popup opens there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPopup } from './drive';
-import { startWorld, type World } from './world';
-import { startXvfb, type Xvfb } from './xvfb';
+import { openPopup } from '../../scripts/harness/drive';
+import { startWorld, type World } from '../../scripts/harness/world';
+import { startXvfb, type Xvfb } from '../../scripts/harness/xvfb';
 
 describe('the sandbox mail world seen by a real Thunderbird', () => {
   let world: World | undefined;
