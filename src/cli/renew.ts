@@ -104,7 +104,9 @@ async function dueCertificates(stateDir: string, storage: FileStorage, progress:
   for (const d of withProfile) {
     const record = (await checker.enroller.certificate(d.record.identityId)) ?? d.record;
     const dueNow = record.renewAt <= now || record.notAfter <= now;
-    progress.debug(`${record.email}: renew from ${new Date(record.renewAt).toISOString()} (${record.renewalSource})${dueNow ? ': due' : ''}`);
+    const when = `renewal from ${new Date(record.renewAt).toISOString()} (${record.renewalSource === 'ari' ? "the CA's renewal window" : 'the last third of its lifetime'}), valid until ${new Date(record.notAfter).toISOString()}`;
+    if (dueNow) progress.line(`${record.email}: due for renewal: ${when}`);
+    else progress.debug(`${record.email}: not due: ${when}`);
     if (dueNow) out.push({ record, profile: d.profile });
   }
   return out;

@@ -156,6 +156,8 @@ export function createRunContext(config: RunConfig, options: ContextOptions): Ru
     validationTimeoutMinutes: config.timeoutMinutes,
     keepKey: false,
     debugLog: false,
+    // `acme-email renew` decides and runs renewals itself; the flow's check only refreshes dates.
+    autoRenew: 'off',
   };
   const baseKeys = createKeysAdapter({ crypto, ...(options.iterations === undefined ? {} : { iterations: options.iterations }) });
   const keys = config.keyFile === undefined ? baseKeys : withExistingKey(baseKeys, readSmallFile(config.keyFile, 'key file'));

@@ -6,7 +6,7 @@
  * never answered.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox, type SandboxUser } from '../../sandbox/index';
@@ -42,7 +42,9 @@ function fingerprint(pem: string): string {
 }
 
 /** The files of a successful run: the .p12 opens with its passphrase, its certificate is the chain's leaf. */
-function checkFiles(dir: string, user: SandboxUser, passFile = join(dir, 'out', `${user.email}.pass`)): void {
+function checkFiles(options: { dir: string; user: SandboxUser; passFile?: string; keyFiles?: readonly string[] }): void {
+  const { dir, user } = options;
+  const passFile = options.passFile ?? join(dir, 'out', `${user.email}.pass`);
   const p12 = join(dir, 'out', `${user.email}.p12`);
   const chain = readFileSync(join(dir, 'out', `${user.email}.chain.pem`), 'utf8');
   expect(statSync(p12).mode & 0o777).toBe(0o600);
@@ -54,8 +56,8 @@ function checkFiles(dir: string, user: SandboxUser, passFile = join(dir, 'out', 
   expect(() => openssl(['pkcs12', '-in', p12, '-passin', 'pass:wrong passphrase', '-nocerts', '-nodes'])).toThrow();
   expect(chain.match(/BEGIN CERTIFICATE/g)?.length).toBeGreaterThanOrEqual(2);
   // Never a clear key on disk: not in the output folder, not in the state folder.
-  for (const folder of ['out', 'state']) {
-    for (const name of readdirSync(join(dir, folder))) {
+  for (const folder of ['out', 'state', '.']) {
+    for (const name of readdirSync(join(dir, folder)).filter((n) => !(options.keyFiles ?? []).includes(n) && statSync(join(dir, folder, n)).isFile())) {
       const text = readFileSync(join(dir, folder, name), 'latin1');
       expect(text, `${folder}/${name}`).not.toMatch(/BEGIN (RSA |EC )?PRIVATE KEY/);
     }
@@ -79,7 +81,7 @@ describe('acme-email cert over IMAP and SMTP', () => {
     expect(run.stderr()).toMatch(/Waiting for the challenge mail/);
     expect(run.stderr()).toMatch(/alice@example.test: certificate written to .*alice@example.test\.p12 \(its passphrase is in .*\.pass\)/);
     expect(run.stdout()).toBe('');
-    checkFiles(dir, alice);
+    checkFiles({ dir, user: alice });
     const replies = sandbox.repliesReceived().filter((r) => r.from === alice.email);
     expect(replies).toHaveLength(before + 1);
     expect(replies.at(-1)).toMatchObject({ verdict: 'valid', dkim: 'pass' });
@@ -98,7 +100,7 @@ describe('acme-email cert over IMAP and SMTP', () => {
     const result = JSON.parse(run.stdout()) as { certificates: { email: string; step: string; files: { p12: string; passphraseGenerated: boolean } }[] };
     expect(result.certificates.map((c) => [c.email, c.step, c.files.passphraseGenerated])).toEqual(users.map((u) => [u.email, 'installed', false]));
     for (const user of users) {
-      checkFiles(dir, user, passFile);
+      checkFiles({ dir, user, passFile });
       expect(existsSync(join(dir, 'out', `${user.email}.pass`))).toBe(false);
       const text = openssl(['x509', '-in', join(dir, 'out', `${user.email}.chain.pem`), '-noout', '-text']);
       expect(text).toContain(`email:${user.email}`);
@@ -150,7 +152,7 @@ describe('acme-email cert --manual', () => {
     await sendReply(sandbox, bob, mail, body);
     run.child.stdin.end('\n');
     expect(await run.exit, run.stderr()).toBe(0);
-    checkFiles(dir, bob);
+    checkFiles({ dir, user: bob });
   }, 120_000);
 
   it('checks a whole pasted raw mail (DKIM through DoH) before printing the response', async () => {
@@ -172,7 +174,7 @@ describe('acme-email cert --manual', () => {
     expect(await run.exit, run.stderr()).toBe(0);
     const result = JSON.parse(run.stdout().trim().split('\n').at(-1)!) as { certificates: { step: string }[] };
     expect(result.certificates[0]!.step).toBe('installed');
-    checkFiles(dir, alice);
+    checkFiles({ dir, user: alice });
   }, 120_000);
 
   it('refuses a pasted forged raw mail, prints no response, and exits 1', async () => {
@@ -191,4 +193,52 @@ describe('acme-email cert --manual', () => {
     expect(sandbox.repliesReceived().filter((r) => r.inReplyTo === challenge.messageId)).toEqual([]);
     sandbox.configure({ forgery: 'none' });
   }, 120_000);
+});
+
+describe('acme-email cert: an existing key, and what ends a run early', () => {
+  it('--key certifies an existing key (its public key is the certificate\'s); the key file is only read', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
+    const bob = sandbox.users[1]!;
+    const dir = tempDir();
+    const keyPath = join(dir, 'existing.key.pem');
+    openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', keyPath]);
+    const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [bob]), ...mailArgs(sandbox, dir, [bob]), '--key', keyPath]);
+    expect(await run.exit, run.stderr()).toBe(0);
+    checkFiles({ dir, user: bob, keyFiles: ['existing.key.pem'] });
+    const certKey = openssl(['x509', '-in', join(dir, 'out', `${bob.email}.chain.pem`), '-noout', '-pubkey']);
+    expect(certKey).toBe(openssl(['pkey', '-in', keyPath, '-pubout']));
+  }, 120_000);
+
+  it('exit 4 when the IMAP server refuses the login, before anything is asked of the CA', async () => {
+    const alice = sandbox.users[0]!;
+    const dir = tempDir();
+    const orders = sandbox.challengesSent().length;
+    const args = mailArgs(sandbox, dir, [alice]);
+    writeFileSync(args[args.indexOf('--password-file') + 1]!, 'not the password\n');
+    const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [alice]), ...args]);
+    expect(await run.exit).toBe(4);
+    expect(run.stderr()).toMatch(/acme-email cert: cannot open the INBOX of alice@example.test at 127.0.0.1:\d+: .*Authentication failed/);
+    expect(sandbox.challengesSent().length).toBe(orders);
+  }, 60_000);
+
+  it('exit 2 without --agree-tos when the CA has terms and no one can be asked, and on bad options', async () => {
+    const alice = sandbox.users[0]!;
+    const dir = tempDir();
+    const noTerms = startCli(['cert', ...sandboxArgs(sandbox, dir, [alice]).filter((a) => a !== '--agree-tos'), '--manual']);
+    noTerms.child.stdin.end();
+    expect(await noTerms.exit).toBe(2);
+    expect(noTerms.stderr()).toMatch(/the CA has terms of service \(https:\/\/[^)]+\): read them, then add --agree-tos/);
+    const cases: [string[], RegExp][] = [
+      [['--server', 'http://127.0.0.1/directory', '--email', 'a@b.c', '--out', dir, '--manual'], /must be an https URL/],
+      [['--server', sandbox.directoryUrl, '--email', 'a@b.c', '--out', dir], /--imap-host is required/],
+      [['--server', sandbox.directoryUrl, '--email', 'a@b.c', '--out', dir, '--manual', '--key-type', 'rsa-1024'], /--key-type is one of rsa-2048, rsa-3072, rsa-4096, p-256, p-384/],
+      [['--server', sandbox.directoryUrl, '--email', 'a@b.c', '--email', 'd@b.c', '--out', dir, '--imap-host', 'h', '--user', 'x', '--user', 'y', '--user', 'z', '--password-file', 'p'], /give --user once/],
+    ];
+    for (const [args, message] of cases) {
+      const run = startCli(['cert', ...args]);
+      expect(await run.exit, args.join(' ')).toBe(2);
+      expect(run.stderr()).toMatch(message);
+      expect(run.stderr()).not.toMatch(/\n\s+at /);
+    }
+  }, 60_000);
 });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger, Notifier, NoticeKind } from '../../enroll/ports';
 import type { Enrollment, Step } from '../../enroll/state';
-import { errorKey, noticeBodyKey, refusalKey, stepKey } from '../../enroll/i18n-keys';
+import { errorKey, refusalKey, stepKey } from '../../enroll/i18n-keys';
 
 type Messages = Record<string, { message: string }>;
 
@@ -92,9 +92,11 @@ export class Progress implements Notifier, Logger {
     }
   }
 
-  notify(kind: NoticeKind, email: string, detail?: string): Promise<void> {
-    // Steps, failures and refusals (with their reason codes) are told by `record`.
-    if (kind === 'renewalDue') this.line(message(noticeBodyKey(kind), email, detail ?? ''));
+  /**
+   * Steps, failures and refusals (with their reason codes) are told by `record`; the add-on's
+   * notices about its popup ("open One-Click S/MIME…") do not apply, and `renew` says what is due.
+   */
+  notify(_kind: NoticeKind, _email: string, _detail?: string): Promise<void> {
     return Promise.resolve();
   }
 
