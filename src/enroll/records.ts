@@ -70,7 +70,7 @@ export function withoutRefusal(e: Enrollment, headerMessageId: string): Enrollme
 
 /** Answered, or refused for good: never looked at again (not even read). */
 export function isSettled(e: Enrollment, headerMessageId: string): boolean {
-  return e.answeredMail === headerMessageId || e.refusals.some((r) => r.headerMessageId === headerMessageId && !isTemporaryRefusal(r));
+  return e.answeredMail === headerMessageId || e.earlierAnswers?.includes(headerMessageId) === true || e.refusals.some((r) => r.headerMessageId === headerMessageId && !isTemporaryRefusal(r));
 }
 
 /** The temporary refusal of a mail while the flow still waits for mail, if any. */

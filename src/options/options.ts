@@ -4,6 +4,8 @@
  * Validation is src/enroll/settings.ts's: what it drops is named back to the user.
  */
 import { KEY_TYPES, USAGES } from '../enroll/ports';
+import { learnedJoin } from '../enroll/joins';
+import type { StoragePort } from '../enroll/ports';
 import { BUILT_IN_PRESETS, managedPresets, presetFor, type CaPreset } from '../enroll/presets';
 import { SETTING_KEYS, effectiveSettings, validSettings, type Settings } from '../enroll/settings';
 import { KEYS } from '../enroll/state';
@@ -99,6 +101,14 @@ function read(): Record<keyof Settings, unknown> {
   };
 }
 
+/** storage.local as the flow's StoragePort, for reading what it learned. */
+const storageArea: StoragePort = {
+  get: (keys) => messenger.storage.local.get([...keys]),
+  getAll: () => messenger.storage.local.get(),
+  set: (items) => messenger.storage.local.set(items),
+  remove: (keys) => messenger.storage.local.remove([...keys]),
+};
+
 async function managed(): Promise<Record<string, unknown>> {
   try {
     return await messenger.storage.managed.get();
@@ -131,6 +141,14 @@ function applyPreset(preset: CaPreset): void {
   if (preset.dohUrl !== undefined) input('doh-url').value = preset.dohUrl;
 }
 
+/** What the add-on learned about the configured CA's join (shown under the join option). */
+async function showLearnedJoin(): Promise<void> {
+  const directoryUrl = input('directory-url').value.trim();
+  const learned = directoryUrl === '' ? undefined : await learnedJoin(storageArea, directoryUrl);
+  el('learned-join').hidden = learned === undefined;
+  if (learned) el('learned-join').textContent = t('optionsLearnedJoin', t(`tokenJoin_${learned.join}`), new Date(learned.confirmedAt).toLocaleDateString());
+}
+
 async function load(): Promise<void> {
   const stored = await messenger.storage.local.get(KEYS.settings);
   const managedValues = await managed();
@@ -141,6 +159,7 @@ async function load(): Promise<void> {
   el('locked').hidden = !settings.locked;
   el<HTMLFieldSetElement>('fields').disabled = settings.locked;
   el<HTMLButtonElement>('save').disabled = settings.locked;
+  await showLearnedJoin();
 }
 
 function main(): void {
@@ -162,6 +181,7 @@ function main(): void {
   });
   input('directory-url').addEventListener('input', () => {
     select('preset').value = presetFor(presets, input('directory-url').value.trim())?.id ?? 'custom';
+    void showLearnedJoin();
   });
   el('options').addEventListener('submit', (event) => {
     event.preventDefault();

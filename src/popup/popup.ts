@@ -169,7 +169,10 @@ function renderEnrollment(e: EnrollmentView | undefined): void {
     }),
   );
   show('join-used', e.joinUsed !== undefined);
-  if (e.joinUsed !== undefined) text('join-used', t('popupJoinUsed', t(`tokenJoin_${e.joinUsed}`)));
+  if (e.joinUsed !== undefined) text('join-used', t(e.joinChoice === 'learned' ? 'popupJoinUsedLearned' : 'popupJoinUsed', t(`tokenJoin_${e.joinUsed}`)));
+  // The CA refused the first reply: say that a second order with the other join was made.
+  show('join-retry', e.joinRetriedFrom !== undefined);
+  if (e.joinRetriedFrom) text('join-retry', t('popupJoinRetry', t(`tokenJoin_${e.joinRetriedFrom.join}`), t(`tokenJoin_${e.tokenJoin}`)));
 
   show('enrollment-error', e.error !== undefined);
   if (e.error) {

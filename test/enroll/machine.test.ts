@@ -591,6 +591,8 @@ describe('enrollment: CA behaviour', () => {
 
   it('fails with the CA problem document when the challenge is judged invalid', async () => {
     const world = new World();
+    // A join set in the options: no second order with the other join (test/enroll/joins.test.ts).
+    world.settings = { ...world.settings, tokenJoin: 'string' };
     world.acme.authzAfterPost = ['invalid'];
     world.acme.challengeError = { type: 'urn:ietf:params:acme:error:incorrectResponse', detail: 'The response value is wrong' };
     const enroller = world.enroller();

@@ -55,6 +55,7 @@ export function createMailCheckAdapter(options: MailCheckAdapterOptions): MailCh
         return { verdict: 'refuse', reasons: verdict.reasons.map((r) => r.code), detail: verdict.reasons[0]?.message ?? 'refused' };
       }
       const reply = await buildResponse(verdict.mail, { tokenPart2: expectation.tokenPart2, thumbprint: expectation.thumbprint, join: expectation.tokenJoin }, options.crypto);
+      const other = await buildResponse(verdict.mail, { tokenPart2: expectation.tokenPart2, thumbprint: expectation.thumbprint, join: expectation.tokenJoin === 'string' ? 'bytes' : 'string' }, options.crypto);
       return {
         verdict: 'answer',
         tokenPart1: verdict.tokenPart1,
@@ -62,6 +63,7 @@ export function createMailCheckAdapter(options: MailCheckAdapterOptions): MailCh
         replySubject: reply.subject,
         body: reply.body,
         joinUsed: reply.join,
+        joinsAgree: other.body === reply.body,
         authenticity: `${verdict.authenticatedBy} ${verdict.authenticatedAs}`,
       };
     },

@@ -212,6 +212,7 @@ async function considerMail(flow: Flow, e: Enrollment, mail: MailRef, raw: Uint8
         replySubject: answer.replySubject,
         body: answer.body,
         joinUsed: answer.joinUsed,
+        ...(answer.joinsAgree === undefined ? {} : { joinsAgree: answer.joinsAgree }),
         authenticity: answer.authenticity,
       };
       return decision.kind === 'ask' ? askConsent(flow, authentic, pending) : sendReply(flow, authentic, pending, mail);
@@ -230,7 +231,8 @@ async function check(flow: Flow, e: Enrollment, raw: Uint8Array): Promise<CheckO
       tokenPart2: e.tokenPart2!,
       thumbprint,
       tokenJoin: e.tokenJoin,
-      notBefore: e.createdAt,
+      // The current order's time: after a second order, mail of the first is not its challenge.
+      notBefore: e.orderedAt ?? e.createdAt,
     });
   } catch (error) {
     return { verdict: 'failed', message: messageOf(error) };

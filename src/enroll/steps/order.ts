@@ -10,7 +10,7 @@ export async function createOrder(flow: Flow, e: Enrollment): Promise<Enrollment
   const order = await flow.deps.acme.newOrder(e.directoryUrl, e.email, e.replaces);
   const authorizationUrl = order.authorizations[0];
   if (authorizationUrl === undefined) return flow.fail(e, 'caRefused', 'The CA created an order without an authorization.');
-  return flow.transition(e, 'ordered', { orderUrl: order.url, finalizeUrl: order.finalize, authorizationUrl });
+  return flow.transition(e, 'ordered', { orderUrl: order.url, finalizeUrl: order.finalize, authorizationUrl, orderedAt: flow.now() });
 }
 
 export async function fetchAuthorization(flow: Flow, e: Enrollment): Promise<Enrollment> {

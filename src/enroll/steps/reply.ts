@@ -58,6 +58,7 @@ export async function sendReply(flow: Flow, start: Enrollment, pending: PendingR
     answeredMail: pending.headerMessageId,
     answeredAt: now,
     joinUsed: pending.joinUsed,
+    ...(pending.joinsAgree === undefined ? {} : { joinsAgree: pending.joinsAgree }),
     authenticity: pending.authenticity,
     wakeAt: now + POST_AFTER_REPLY_MS,
   });
@@ -69,7 +70,14 @@ export async function sendReply(flow: Flow, start: Enrollment, pending: PendingR
  */
 export function replyingAfterRestart(flow: Flow, e: Enrollment): Promise<Enrollment> {
   const now = flow.now();
-  return flow.transition(e, 'replied', { answeredMail: e.pendingReply?.headerMessageId, answeredAt: now, pendingReply: undefined, wakeAt: now }, 'restarted while replying; the reply is not sent again');
+  const pending = e.pendingReply;
+  return flow.transition(e, 'replied', {
+    answeredMail: pending?.headerMessageId,
+    answeredAt: now,
+    pendingReply: undefined,
+    wakeAt: now,
+    ...(pending === undefined ? {} : { joinUsed: pending.joinUsed, ...(pending.joinsAgree === undefined ? {} : { joinsAgree: pending.joinsAgree }) }),
+  }, 'restarted while replying; the reply is not sent again');
 }
 
 /** Manual mode: the user sent the response from another mail client; continue as after our own reply. */

@@ -3,6 +3,7 @@
  * to reach the CA (RFC 8555 §7.5.1), then poll the authorization, honouring Retry-After.
  */
 import type { Flow } from '../flow';
+import { rememberJoin, retryPatch, shouldTryOtherJoin } from '../joins';
 import { FIRST_POLL_MS, pollDelay, timedOut } from '../schedule';
 import type { Enrollment } from '../state';
 
@@ -15,11 +16,19 @@ export async function postAfterReply(flow: Flow, e: Enrollment): Promise<Enrollm
 export async function pollAuthorization(flow: Flow, e: Enrollment): Promise<Enrollment> {
   const authz = await flow.deps.acme.getAuthorization(e.directoryUrl, e.authorizationUrl!);
   const now = flow.now();
-  if (authz.status === 'valid') return flow.transition(e, 'finalizing', {});
+  if (authz.status === 'valid') {
+    // The CA accepted the reply: the join it reads is known now (./joins.ts).
+    await rememberJoin(flow.deps.storage, e, now);
+    return flow.transition(e, 'finalizing', {});
+  }
   if (authz.status === 'pending') {
     if (timedOut(e, await flow.deps.settings(), now)) return flow.fail(e, 'timeout', 'The CA did not validate the reply in time.');
     const polls = (e.polls ?? 0) + 1;
     return flow.update(e, { attempts: 0, polls, wakeAt: now + pollDelay(authz.retryAfterMs, polls) });
+  }
+  if (shouldTryOtherJoin(e)) {
+    const retry = retryPatch(e, now, authz.challenge?.error);
+    return flow.transition(e, 'account', retry, `the CA refused the reply (token halves joined as ${e.tokenJoin}${authz.challenge?.error ? `: ${authz.challenge.error.detail ?? authz.challenge.error.type}` : ''}); one new order, joined as ${retry.tokenJoin}`);
   }
   return flow.failChallenge(e, authz.challenge?.error, `The authorization is ${authz.status}.`);
 }
