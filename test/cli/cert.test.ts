@@ -110,7 +110,7 @@ describe('acme-email cert over IMAP and SMTP', () => {
     }
   }, 150_000);
 
-  it('refuses forged challenge mails (unsigned, signed by another domain) with the add-on\'s reasons and never answers them', async () => {
+  it('refuses forged challenge mails (unsigned, signed by another domain, a From other than the challenge `from`) with the add-on\'s reasons and never answers them', async () => {
     sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'unsigned' });
     const alice = sandbox.users[0]!;
     const dir = tempDir();
@@ -122,8 +122,11 @@ describe('acme-email cert over IMAP and SMTP', () => {
     sandbox.configure({ forgery: 'wrong-d' });
     await sandbox.resendChallenge(authzUrl);
     await run.waitForStderr(/Mail not answered <[^>]+> \(dkim-unaligned\): The mail is signed by another domain/);
-    // Both forgeries are in the mailbox, and nothing went out.
-    expect((await readInbox(sandbox, alice)).filter((m) => m.subject.startsWith('ACME: ')).length).toBeGreaterThanOrEqual(2);
+    sandbox.configure({ forgery: 'wrong-from' });
+    await sandbox.resendChallenge(authzUrl);
+    await run.waitForStderr(/Mail not answered <[^>]+> \(from-mismatch\): The mail did not come from your certificate authority's address/);
+    // The three forgeries are in the mailbox, and nothing went out.
+    expect((await readInbox(sandbox, alice)).filter((m) => m.subject.startsWith('ACME: ')).length).toBeGreaterThanOrEqual(3);
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);
     expect(repliesFrom(alice)).toBe(before);
