@@ -10,6 +10,7 @@ import { KEY_TYPES, USAGES, type CaInfo, type KeyType, type RevocationReason, ty
 import { PROTOCOL, type EnrollmentView, type PopupState, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
 import { isTerminal, type CertificateRecord } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
+import { nonConformantMail } from './nonconformant-view';
 import { installedStepKey, usabilityView, type UsabilityView } from './usability-view';
 
 const REVOCATION_REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
@@ -197,6 +198,14 @@ function renderEnrollment(e: EnrollmentView | undefined): void {
   }
   show('passphrase-needed', e.step === 'installing' && e.needsPassphrase === true);
   show('manual', e.step === 'awaiting-mail');
+  // A challenge the CA did not mark or sign: not answered; say what is missing, offer the manual path.
+  const odd = e.step === 'awaiting-mail' ? nonConformantMail(e.refusals) : undefined;
+  show('nonconformant', odd !== undefined);
+  if (odd) {
+    text('nonconformant-text', t('popupNonConformant', odd.subject, odd.missing.map((m) => t(`popupMissing_${m === 'auto-submitted' ? 'autoSubmitted' : 'signature'}`)).join(' ')));
+    el('nonconformant').dataset['subject'] = odd.subject;
+    el('nonconformant').dataset['missing'] = odd.missing.join(' ');
+  }
 
   show('refusals-section', e.refusals.length > 0);
   el('refusals').replaceChildren(
@@ -373,6 +382,12 @@ function wire(): void {
     });
   });
 
+  el('nonconformant-manual').addEventListener('click', () => {
+    // The manual path, with the subject of the mail the add-on would not answer: the user decides.
+    el<HTMLInputElement>('manual-subject').value = el('nonconformant').dataset['subject'] ?? '';
+    el<HTMLDetailsElement>('manual').open = true;
+    el('manual-compute').focus();
+  });
   el('manual-compute').addEventListener('click', () =>
     void act(async () => {
       const { response } = await send({ type: 'manualResponse', enrollmentId: enrollmentId(), subject: el<HTMLInputElement>('manual-subject').value });
