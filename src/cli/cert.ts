@@ -264,6 +264,7 @@ async function manualExchange(ctx: RunContext, io: CommandIo, id: string): Promi
       'ended by a line holding only "." or by Ctrl-D:\n',
   );
   const first = await nextNonEmpty(io.lines);
+  if (first === undefined && io.stopped()) return;
   if (first === undefined) throw new UsageError('nothing was pasted on stdin');
   const subject = SUBJECT_LINE.exec(first.trim());
   if (subject && !/^subject:/i.test(first.trim())) {
@@ -351,10 +352,13 @@ export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: s
 }
 
 /** Ctrl-C and SIGTERM end the run cleanly: unfinished requests are cancelled, the lock released. */
-export function interruptible(): { stopped: () => boolean; dispose: () => void } {
+export function interruptible(onStop: () => void): { stopped: () => boolean; dispose: () => void } {
   let stopped = false;
   const onSignal = (): void => {
+    // A second Ctrl-C does not wait for the clean end.
+    if (stopped) process.exit(EXIT.interrupted);
     stopped = true;
+    onStop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -373,8 +377,12 @@ export async function run(args: string[]): Promise<number> {
   const stateDir = resolve(single(parsed, 'state-dir') ?? defaultStateDir());
   const json = parsed.flags.has('json');
   const progress = new Progress({ stream: process.stderr, verbose: parsed.flags.has('verbose'), plain: json || parsed.flags.has('plain') });
-  const signals = interruptible();
-  const io: CommandIo = { progress, json, lines: new StdinLines(), stopped: signals.stopped };
+  const lines = new StdinLines();
+  // Stopping ends a wait for pasted input, too.
+  const signals = interruptible(() => {
+    lines.close();
+  });
+  const io: CommandIo = { progress, json, lines, stopped: signals.stopped };
   let release: (() => void) | undefined;
   let ctx: RunContext | undefined;
   try {

@@ -27,8 +27,11 @@ export async function run(args: string[]): Promise<number> {
   const stateDir = resolve(single(parsed, 'state-dir') ?? defaultStateDir());
   const json = parsed.flags.has('json');
   const progress = new Progress({ stream: process.stderr, verbose: parsed.flags.has('verbose'), plain: json || parsed.flags.has('plain') });
-  const signals = interruptible();
-  const io: CommandIo = { progress, json, lines: new StdinLines(), stopped: signals.stopped };
+  const lines = new StdinLines();
+  const signals = interruptible(() => {
+    lines.close();
+  });
+  const io: CommandIo = { progress, json, lines, stopped: signals.stopped };
   let release: (() => void) | undefined;
   try {
     ensureStateDir(stateDir);

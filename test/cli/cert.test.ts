@@ -196,6 +196,16 @@ describe('acme-email cert --manual', () => {
     expect(sandbox.repliesReceived().filter((r) => r.inReplyTo === challenge.messageId)).toEqual([]);
     sandbox.configure({ forgery: 'none' });
   }, 120_000);
+  it('stops cleanly on Ctrl-C while waiting for the paste: the request is cancelled, exit 130', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
+    const dir = tempDir();
+    const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [sandbox.users[0]!]), '--manual']);
+    await run.waitForStderr(/Paste its subject line/);
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(run.stderr()).toMatch(/alice@example.test: Stopped/);
+    expect(existsSync(join(dir, 'state', 'lock'))).toBe(false);
+  }, 60_000);
 });
 
 describe('acme-email cert: an existing key, and what ends a run early', () => {
