@@ -118,6 +118,9 @@ describe('acme-email cert over IMAP and SMTP', () => {
     const sent = sandbox.challengesSent().length;
     const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [alice]), ...mailArgs(sandbox, dir, [alice]), '--post-after', '3600']);
     await run.waitForStderr(/Mail not answered <[^>]+> \(dkim-missing\): The mail carries no DKIM signature/);
+    // Waiting in IMAP IDLE (Dovecot's process title says so), not polling.
+    for (let i = 0; i < 100 && !sandbox.imapSessions().some((s) => s.user === alice.email && s.command === 'IDLE'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(sandbox.imapSessions()).toContainEqual({ user: alice.email, command: 'IDLE' });
     const authzUrl = sandbox.challengesSent()[sent]!.authzUrl;
     sandbox.configure({ forgery: 'wrong-d' });
     await sandbox.resendChallenge(authzUrl);
