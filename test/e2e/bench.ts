@@ -113,9 +113,11 @@ async function main(): Promise<void> {
 
         const done = await waitForEnrollment(world.tb, world.user.email, undefined, 180_000);
         if (done.step !== 'installed') throw new Error(`the flow ended in ${done.step}: ${done.error?.message ?? ''}`);
-        const installedAt = done.history.at(-1)!.at;
+        // The first `installed` entry: notes may follow it (the user's .p12 built after the step).
+        const installedIndex = done.history.findIndex((h) => h.step === 'installed');
+        const installedAt = done.history[installedIndex]!.at;
         flow.push(installedAt - clicked);
-        spans.push(stepSpans(clicked, done.history));
+        spans.push(stepSpans(clicked, done.history.slice(0, installedIndex + 1)));
         const installing = done.history.find((h) => h.step === 'installing')?.at;
         if (installing !== undefined) pkcs12.push(installedAt - installing);
         // The user's .p12 is offered after the certificate is installed, off the measured path.
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     for (const [step, ms] of medianSpans(spans)) {
       console.log(`    ${step.padEnd(34)} ${String(ms).padStart(6)} ms  ${((100 * ms) / flowMedian).toFixed(1).padStart(5)} %`);
     }
-    console.log(`  installing → installed (open the stored key, build the PKCS#12, Thunderbird's import, identity set, renewal info, NSS usability check): ${fmt(pkcs12)} (target ≤ 1000 ms)`);
+    console.log(`  installing → installed (open the stored key, one-time PKCS#12, Thunderbird's import, identity set, renewal info, NSS usability check, Thunderbird's export of the user's .p12): ${fmt(pkcs12)} (target ≤ 1000 ms)`);
     console.log(`user's .p12 in the download folder, after installed: ${fmt(offered)}`);
     console.log(`e2e click→installed ms=${flowMedian} pkcs12 ms=${median(pkcs12)} challenge→reply ms=${median(total)}`);
   } finally {
