@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-/** The core folders run unchanged in Node and Thunderbird: no extension APIs there (DESIGN.md, layers). */
+/** The core folders run unchanged in Node and Thunderbird: no extension APIs there (docs/ARCHITECTURE.md, "Layers"). */
 const coreFolders = ['src/acme/**', 'src/messages/**', 'src/pkcs12/**', 'src/enroll/**', 'src/shared/**'];
 
 export default tseslint.config(
@@ -33,7 +33,7 @@ export default tseslint.config(
         { name: 'browser', message: 'Core folders never touch extension APIs; inject a port instead.' },
         { name: 'messenger', message: 'Core folders never touch extension APIs; inject a port instead.' }],
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/background/**', '**/popup/**', '**/options/**', 'webextension-polyfill'], message: 'Layers point down only (DESIGN.md).' },
+        { group: ['**/background/**', '**/popup/**', '**/options/**', 'webextension-polyfill'], message: 'Layers point down only (docs/ARCHITECTURE.md, "Layers").' },
       ] }],
     },
   },

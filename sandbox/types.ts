@@ -3,7 +3,7 @@
  * sent and received. Kept apart from the servers so tests and the CLI can import the types alone.
  */
 
-/** When the CA sends the challenge mail (DESIGN.md: real CAs differ here). */
+/** When the CA sends the challenge mail (real CAs differ here: docs/ARCHITECTURE.md, "When the CA sends the challenge mail"). */
 export type ChallengeTiming = 'on-create' | 'on-fetch' | 'after-post';
 /**
  * How the CA joins token-part1 (mail Subject) and token-part2 (challenge `token`) before it adds

@@ -1,7 +1,7 @@
 /* Privileged Experiment (parent scope): Thunderbird's certificate database and identity prefs.
- * A classic script, not a module; kept as small as possible (STYLE.md practice 12).
+ * A classic script, not a module; kept as small as possible.
  * Errors are rethrown as ExtensionError, or the add-on only sees "An unexpected error occurred"
- * (DESIGN.md). The WebExtension identity id is the identity's key in MailServices.accounts. */
+ * (docs/ADDON.md, "Thunderbird facts"). The WebExtension identity id is the identity's key in MailServices.accounts. */
 'use strict';
 
 // Imported rather than taken from the sandbox's globals: which globals an Experiment script
@@ -13,7 +13,7 @@ function messageOf(error) {
   return error && error.message ? error.message : String(error);
 }
 
-/** base64 → bytes. `atob` does not exist in this scope (DESIGN.md); ChromeUtils decodes base64url. */
+/** base64 → bytes. `atob` does not exist in this scope (docs/ADDON.md); ChromeUtils decodes base64url. */
 function decodeBase64(text) {
   const url = text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   return new Uint8Array(ChromeUtils.base64URLDecode(url, { padding: 'reject' }));

@@ -62,7 +62,7 @@ export interface ChallengeMailInput {
   readonly forgery: Forgery;
 }
 
-/** The header fields the CA's DKIM signature covers (RFC 6376 §5.4, plus what DESIGN.md asks). */
+/** The header fields the CA's DKIM signature covers (RFC 6376 §5.4, plus what docs/MESSAGES.md, "The policy", requires). */
 export const CHALLENGE_SIGNED_HEADERS = ['from', 'to', 'subject', 'date', 'message-id', 'auto-submitted', 'mime-version', 'content-type', 'content-transfer-encoding'] as const;
 
 /** The unsigned challenge mail, CRLF line endings, and which domain must sign it ('' = none). */

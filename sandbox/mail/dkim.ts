@@ -6,7 +6,7 @@
  * mailauth quirks this module exists to contain: `headerList` must be a colon-separated string.
  * Its typings say `string[]`, but an array is silently replaced by the default list, which lacks
  * Auto-Submitted — and a challenge signature that does not cover Auto-Submitted must be refused
- * by a careful client (DESIGN.md), so the sandbox would break every client.
+ * by a careful client (docs/MESSAGES.md, "The policy"), so the sandbox would break every client.
  */
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';

@@ -27,7 +27,8 @@ export async function getChallenge(ctx: AcmeContext, url: string, signal?: Abort
 
 /**
  * Tells the server the challenge is ready to be checked: POST `{}` (RFC 8555 §7.5.1). For
- * email-reply-00 some CAs only send the challenge mail after this (see DESIGN.md).
+ * email-reply-00 some CAs only send the challenge mail after this (docs/ARCHITECTURE.md, "When
+ * the CA sends the challenge mail").
  */
 export async function respondToChallenge(ctx: AcmeContext, url: string, signal?: AbortSignal): Promise<ChallengeBase> {
   const response = await postAsAccount(ctx, url, { json: {} }, signal);

@@ -1,5 +1,6 @@
 /**
- * Typed wrapper of the WebExtension `alarms` API, which Thunderbird provides (DESIGN.md) but the
+ * Typed wrapper of the WebExtension `alarms` API, which Thunderbird provides (docs/ADDON.md,
+ * "Thunderbird facts") but the
  * generated Thunderbird types omit.
  */
 

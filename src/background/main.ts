@@ -156,7 +156,7 @@ void ready.then(() => {
   context.kick();
 });
 
-// ---- listeners: synchronous, top level (DESIGN.md: they wake the suspended event page) ----
+// ---- listeners: synchronous, top level (they wake the suspended event page: docs/ADDON.md) ----
 
 // Thunderbird starts an event page at start-up only for an event: without this listener, an
 // enrollment cut off by a restart would wait for the next new mail or a click on the button.

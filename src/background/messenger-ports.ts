@@ -1,5 +1,5 @@
 /**
- * The enrollment ports over Thunderbird's MailExtension APIs (DESIGN.md, "Thunderbird facts").
+ * The enrollment ports over Thunderbird's MailExtension APIs (docs/ADDON.md, "Thunderbird facts").
  * Thin on purpose: every decision is in src/enroll and the core folders.
  */
 import { base64ToBytes, bytesToBase64 } from '../enroll/encoding';

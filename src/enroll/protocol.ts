@@ -1,6 +1,6 @@
 /**
  * The messages between the popup (or options page) and the background, as a discriminated
- * union on `type` (STYLE.md, after dkim_verifier). The background answers only these; each
+ * union on `type` (after dkim_verifier). The background answers only these; each
  * answer is `{ok: true, value}` or `{ok: false, error}` with a code the popup translates.
  */
 import type { CaInfo, KeyType, RevocationReason, Usage } from './ports';
@@ -108,7 +108,7 @@ const REQUEST_TYPES: readonly RequestType[] = [
   'manualResponse', 'manualSent', 'renew', 'revoke', 'download', 'trustRoot', 'declineRoot', 'recheck', 'setSendDefaults',
 ];
 
-/** True for a message of ours; anything else is left to other listeners (STYLE.md 11). */
+/** True for a message of ours; anything else is left to other listeners (docs/ADDON.md, "Thunderbird facts"). */
 export function isEnvelope(message: unknown): message is Envelope {
   if (typeof message !== 'object' || message === null) return false;
   const m = message as { protocol?: unknown; request?: unknown };

@@ -1,6 +1,6 @@
 /**
  * What an enrollment remembers, in storage.local. Every ACME resource is kept by its URL
- * (STYLE.md 4) so a stopped background re-fetches state on wake-up; every record carries the
+ * (docs/ARCHITECTURE.md, "The state machine") so a stopped background re-fetches state on wake-up; every record carries the
  * schema version it was written with, and old layouts are migrated on start (./migrations.ts).
  *
  * Secrets: the certificate key is stored only as encrypted PKCS#8 (under the user's passphrase);

@@ -1,7 +1,8 @@
 /**
  * Recognition of an RFC 8823 challenge mail (§3.1): the subject grammar `ACME: <token-part1>`,
  * `Auto-Submitted: auto-generated`, exactly one From and one To. A pure checklist over a parsed
- * message: it says *what* the mail claims; whether it is authentic is `authenticity.ts`'s job.
+ * message: it says *what* the mail claims; whether it is authentic is `check.ts`'s job
+ * (with `dkim.ts`, `smime.ts`, `authres.ts`).
  *
  * Deviations: "ACME:" is matched case-insensitively; whitespace anywhere in the token (folding,
  * adjacent encoded-words) is dropped, as RFC 8823 §3.1 allows folding inside the token.

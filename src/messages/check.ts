@@ -1,5 +1,5 @@
 /**
- * The whole decision about one mail (RFC 8823 §3, DESIGN.md "Before replying, check"): parse,
+ * The whole decision about one mail (RFC 8823 §3; docs/MESSAGES.md, "The policy"): parse,
  * recognise, match against the pending challenge, and authenticate — DKIM (RFC 6376/8463,
  * RFC 8301), S/MIME (RFC 8551), or the user's own provider's Authentication-Results (RFC 8601).
  * Returns `answer` only when every check passed; otherwise `refuse` with every reason found.
@@ -29,7 +29,7 @@ import { refusal, type Refusal, type RefusalReason } from './reasons';
 import { decodedValue, MessageParseError, parseMessage, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
 import { verifySmime, type SmimeResult } from './smime';
 
-/** RFC 8823 §3.1 / DESIGN.md: the fields a DKIM signature must cover for us to act on the mail. */
+/** RFC 8823 §3.1 and docs/MESSAGES.md, "The policy": the fields a DKIM signature must cover for us to act on the mail. */
 export const REQUIRED_SIGNED_HEADERS = ['from', 'to', 'subject', 'date', 'message-id', 'auto-submitted'] as const;
 
 export interface ChallengeExpectation {
@@ -130,7 +130,7 @@ function bareAddress(text: string): string {
   }
 }
 
-/** From = challenge `from`, To = identity, dated after the order (RFC 8823 §3.2, DESIGN.md). */
+/** From = challenge `from`, To = identity, dated after the order (RFC 8823 §3.2; docs/MESSAGES.md, "The policy"). */
 export function matchExpectation(mail: ChallengeMail, expectation: Partial<ChallengeExpectation>, skewSeconds: number): Refusal[] {
   const out: Refusal[] = [];
   if (expectation.challengeFrom !== undefined && !sameAddress(mail.from.address, bareAddress(expectation.challengeFrom))) {

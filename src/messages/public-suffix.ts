@@ -49,7 +49,7 @@ export function isPublicSuffix(domain: string): boolean {
 }
 
 /**
- * DKIM alignment for a challenge (DESIGN.md): `d=` equals the From domain, or is a parent of
+ * DKIM alignment for a challenge (docs/MESSAGES.md, "The policy"): `d=` equals the From domain, or is a parent of
  * it that is not a public suffix. Comparison is label-wise, so `d=ample.org` never aligns with
  * `example.org`.
  */

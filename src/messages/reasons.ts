@@ -26,7 +26,7 @@ export const REFUSAL_REASONS = [
   'duplicate-auto-submitted',
   'multiple-from-addresses',
   'multiple-to-addresses',
-  // Matching against the pending challenge (RFC 8823 §3.2, DESIGN.md).
+  // Matching against the pending challenge (RFC 8823 §3.2; docs/MESSAGES.md, "The policy").
   'from-mismatch',
   'to-mismatch',
   'date-missing',

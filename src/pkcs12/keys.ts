@@ -3,7 +3,8 @@
  * RFC 5958), and the check that a key belongs to a certificate.
  * Algorithms: RSA (RFC 8017) signing with RSASSA-PKCS1-v1_5/SHA-256 — the key NSS later also uses
  * for keyEncipherment — and ECDSA (FIPS 186-5) on P-256 with SHA-256 or P-384 with SHA-384.
- * DESIGN.md: RSA ≥ 2048 bits, ECDSA P-256/P-384 only; anything else is refused with KeyError.
+ * Accepted: RSA ≥ 2048 bits, ECDSA P-256/P-384 only (docs/PKCS12.md); anything else is refused
+ * with KeyError.
  * The private key is generated extractable because the flow must wrap it (encrypted PKCS#8,
  * PKCS#12); its usages are limited to `sign`. Nothing here ever returns unencrypted key bytes.
  */

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:e2e`: figures of the add-on in a real Thunderbird, printed, never asserted
- * (issue 8): `.xpi` and background bundle sizes, Thunderbird start to add-on ready, memory of the
+ * (docs/E2E.md, "Figures"): `.xpi` and background bundle sizes, Thunderbird start to add-on ready, memory of the
  * extension process and of Thunderbird as a whole; against the sandbox, the time from the challenge
  * mail reaching the IMAP server to the reply reaching the sandbox MTA, split into its parts, and the
  * whole flow from the popup's click to `installed`, with every step's share (from the enrollment's

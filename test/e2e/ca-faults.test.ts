@@ -1,5 +1,5 @@
 /**
- * Scenario 5 of issue 8 — a faulty CA: bad nonces, HTTP 500s and rate limiting with Retry-After
+ * Scenario 5 (docs/E2E.md) — a faulty CA: bad nonces, HTTP 500s and rate limiting with Retry-After
  * (the sandbox applies its rates deterministically, so every run meets the same faults). The
  * add-on completes in spite of them; a CA that only fails ends in a clear error in the popup.
  */

@@ -1,5 +1,5 @@
 /**
- * Scenario 1 of issue 8 — the happy path, RSA and EC: in a real Thunderbird, the toolbar click
+ * Scenario 1 (docs/E2E.md) — the happy path, RSA and EC: in a real Thunderbird, the toolbar click
  * and Start in the popup lead to a certificate installed in Thunderbird's store and set on the
  * identity, and a `.p12` downloaded; the popup shows each step. Checked from outside with
  * certutil (NSS database), prefs.js, `openssl pkcs12` with the passphrase, and the sandbox's

@@ -1,5 +1,5 @@
 /**
- * Scenario 3 of issue 8 — forged challenge mails are never answered, and the popup says why.
+ * Scenario 3 (docs/E2E.md) — forged challenge mails are never answered, and the popup says why.
  * One order; the sandbox CA (re)sends its challenge mail forged three ways — unsigned, signed
  * by another domain (`d=` not the CA's), From not the challenge's `from` — then an old challenge
  * is replayed (the CA's genuine, DKIM-signed mail of an earlier order, with its old token,

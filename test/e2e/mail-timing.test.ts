@@ -1,5 +1,5 @@
 /**
- * Scenario 2 of issue 8 — when and where the challenge mail arrives:
+ * Scenario 2 (docs/E2E.md) — when and where the challenge mail arrives:
  *  - a CA that mails only after the client POSTs to the challenge (Akāmu): the add-on waits the
  *    configured time, POSTs, then answers the mail;
  *  - a challenge that arrived while Thunderbird was closed: found at the next start;

@@ -1,5 +1,5 @@
 /**
- * Scenario 6 of issue 8 — renew and revoke from the popup, in a real Thunderbird against the
+ * Scenario 6 (docs/E2E.md) — renew and revoke from the popup, in a real Thunderbird against the
  * sandbox: Renew runs a whole new order (one more challenge mail, one more reply) that replaces
  * the certificate on the identity; Revoke with a reason (the add-on asks the CA) marks it
  * revoked in the add-on's record and in the popup, and disables Revoke.

@@ -1,5 +1,5 @@
 /**
- * Scenario 4 of issue 8 — Thunderbird killed (SIGKILL, nothing saved on the way out) in the middle
+ * Scenario 4 (docs/E2E.md) — Thunderbird killed (SIGKILL, nothing saved on the way out) in the middle
  * of an order, then started again: the order completes, exactly one reply goes out, and the key
  * is not lost (the `.p12` opens with the passphrase the user gave before the crash).
  */

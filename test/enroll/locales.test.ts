@@ -1,4 +1,4 @@
-/** Every code the popup or a notification may show has a sentence in _locales (issue 7). */
+/** Every code the popup or a notification may show has a sentence in _locales. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { REFUSAL_REASONS } from '../../src/messages/reasons';

@@ -1,5 +1,5 @@
 /**
- * The whole decision (RFC 8823 §3 + DESIGN.md policy) on mails signed by mailauth, an
+ * The whole decision (RFC 8823 §3 + the policy of docs/MESSAGES.md) on mails signed by mailauth, an
  * independent DKIM signer. Each case names the fixture it builds: signer, mutation.
  */
 import { describe, expect, it } from 'vitest';

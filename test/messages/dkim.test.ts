@@ -1,5 +1,5 @@
 /**
- * DKIM verification against independent signers. Fixture names follow STYLE.md 7:
+ * DKIM verification against independent signers. Fixture names follow docs/MESSAGES.md ("Tests and benchmark"):
  * `<signer>-<algorithm>-<canonicalization>-<mutation>`; messages and keys are made per run.
  */
 import { createPublicKey } from 'node:crypto';

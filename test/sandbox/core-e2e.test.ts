@@ -101,7 +101,7 @@ describe('the project\'s core obtains a certificate from the sandbox', () => {
         sandbox.configure({ challengeTiming: timing, tokenJoin: join, forgery: 'none' });
         const seen = await seenUids(alice);
         const e = await start(alice);
-        // DESIGN.md: prefer reply-then-POST; POST first only when no mail came.
+        // Prefer reply-then-POST; POST first only when no mail came (docs/ARCHITECTURE.md).
         let mail = await waitForChallengeMail(alice, seen, timing === 'after-post' ? 3 : 50);
         let posted = false;
         if (!mail) {

@@ -25,7 +25,7 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync('manifest.json', 'utf8')) as Manifest;
 
 /**
- * The documented minimum (README.md "Permissions, and why", DESIGN.md "Thunderbird facts"), and
+ * The documented minimum (README.md "Permissions, and why", docs/ADDON.md "Thunderbird facts"), and
  * the extension APIs each one unlocks: a permission none of these calls uses is not needed.
  */
 const MINIMUM: Record<string, RegExp> = {

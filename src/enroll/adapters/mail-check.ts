@@ -1,6 +1,6 @@
 /**
  * MailCheckPort over src/messages: RFC 8823 recognition, DKIM through the user's DNS-over-HTTPS
- * resolver (Thunderbird has no TXT lookups, DESIGN.md), S/MIME, trusted Authentication-Results,
+ * resolver (Thunderbird has no TXT lookups: docs/ADDON.md, "Thunderbird facts"), S/MIME, trusted Authentication-Results,
  * and the response. Every decision is src/messages'; this file only maps names.
  */
 import {
