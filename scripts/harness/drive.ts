@@ -129,6 +129,7 @@ export const POPUP = {
   trustRootFingerprint: '#trust-root-fingerprint',
   trustAccept: '#trust-accept',
   trustDecline: '#trust-decline',
+  trustAskAgain: '#trust-ask-again',
   signByDefault: '#sign-by-default',
   encryptByDefault: '#encrypt-by-default',
 } as const;

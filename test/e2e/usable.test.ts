@@ -117,10 +117,17 @@ function commonName(pem: string): string {
   return /CN=([^,]+)/.exec(certSummary(pem).subject)?.[1] ?? '';
 }
 
-/** The popup's words that would claim plain success, from the add-on's own English messages. */
+/** One of the add-on's own English messages (`_locales/en/messages.json`). */
+function englishMessage(key: string): string {
+  const messages = JSON.parse(readFileSync(join(resolve(import.meta.dirname, '..', '..'), '_locales', 'en', 'messages.json'), 'utf8')) as Record<string, { message: string } | undefined>;
+  const message = messages[key]?.message;
+  if (message === undefined) throw new Error(`no message ${key} in _locales/en/messages.json`);
+  return message;
+}
+
+/** The popup's words that would claim plain success (of a message with placeholders, its longest fixed part). */
 function successWords(): string[] {
-  const messages = JSON.parse(readFileSync(join(resolve(import.meta.dirname, '..', '..'), '_locales', 'en', 'messages.json'), 'utf8')) as Record<string, { message: string }>;
-  return ['step_installed', 'notice_installed_body'].map((key) => messages[key]?.message ?? '').filter((m) => m !== '').map((m) => m.replace(/\$\d/g, '').trim());
+  return ['step_installed', 'notice_installed_body'].map((key) => englishMessage(key).split(/\$\d/).map((part) => part.trim()).sort((a, b) => b.length - a.length)[0] ?? '');
 }
 
 describe('P-256: alice trusts the mailbox root when asked, bob\'s administrator pre-approved it; Thunderbird signs and encrypts, and they exchange mail', () => {
@@ -247,19 +254,18 @@ describe('RSA-2048, mailbox root already trusted for e-mail by the profile: read
 
   it('"sign by default" and "encrypt by default" in the popup set the identity, and a new compose window starts signed and encrypted', async () => {
     const { world } = w();
-    // One box at a time, as a user ticks them: the popup runs one action at a time.
-    const settled = async (done: (d: { signMail: boolean; encryptionPolicy: number }) => boolean): Promise<{ signMail: boolean; encryptionPolicy: number }> => {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const now = await identitySendDefaults(world.tb, IDENTITY_KEY);
-        if (done(now) || Date.now() > deadline) return now;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+    // One box at a time, as a user ticks them: the popup runs one action at a time and shows
+    // "Working…" in #status meanwhile; its outcome (empty, or an error) replaces it.
+    const tick = async (selector: string): Promise<string> => {
+      await world.tb.popupSetValue(selector, true);
+      return world.tb.waitInPopup<string>(`
+        const status = content.document.querySelector(arguments[0]).textContent;
+        return status === arguments[1] ? null : 'status: ' + status;
+      `, 15_000, [POPUP.status, englishMessage('popupWorking')]);
     };
-    await world.tb.popupSetValue(POPUP.signByDefault, true);
-    await settled((d) => d.signMail);
-    await world.tb.popupSetValue(POPUP.encryptByDefault, true);
-    const defaults = await settled((d) => d.encryptionPolicy === 2);
+    expect(await tick(POPUP.signByDefault)).toBe('status: ');
+    expect(await tick(POPUP.encryptByDefault)).toBe('status: ');
+    const defaults = await identitySendDefaults(world.tb, IDENTITY_KEY);
     expect(defaults).toEqual({ signMail: true, encryptionPolicy: 2 });
     const sent = await sendOrThrow(world.tb, { identityKey: IDENTITY_KEY, to: world.user.email, subject: 'RSA by default', body: 'Defaults.\n', sign: true, encrypt: true });
     expect(sent).toMatchObject({ initiallySigned: true, initiallyEncrypted: true });
@@ -286,6 +292,13 @@ describe('a user who declines to trust the mailbox root: the popup says why sign
     expect(shown.text).toMatch(/sign/i);
     const text = await popupVisibleText(world.tb);
     for (const words of successWords()) expect(text).not.toContain(words);
+  });
+
+  it('the way back: "Ask again" shows the same question about the same root again', async () => {
+    const world = w();
+    await world.tb.popupClick(POPUP.trustAskAgain);
+    await world.tb.waitInPopup('const q = content.document.querySelector(arguments[0]); return !!q && !q.closest("[hidden]");', 10_000, [POPUP.trustQuestion]);
+    expect(sameFingerprint(await world.tb.popupText(POPUP.trustRootFingerprint) ?? '')).toBe(sameFingerprint(world.sandbox.mailboxRootSha256));
   });
 
   it('Thunderbird refuses to sign with the certificate, in its own words: the issuer is not recognized', async () => {
