@@ -37,7 +37,7 @@ export const CERT_VALUED = [
   'imap-host', 'imap-port', 'imap-tls', 'smtp-host', 'smtp-port', 'smtp-tls', 'user', 'password-file', 'oauth2-token-file',
   'state-dir', 'timeout', 'post-after',
 ];
-export const CERT_FLAGS = ['manual', 'json', 'verbose', 'agree-tos', 'plain'];
+export const CERT_FLAGS = ['manual', 'json', 'verbose', 'agree-tos', 'plain', 'ask'];
 
 /** Where the state of `renew` is kept for each address. */
 export const PROFILE_PREFIX = 'cli-profile:';
@@ -150,13 +150,15 @@ export function configOf(parsed: ParsedArgs): RunConfig {
     mail: parsed.flags.has('manual') ? { mode: 'manual' } : { mode: 'imap', mailboxes: mailboxesOf(parsed, emails) },
     postAfterSeconds: numberOf(single(parsed, 'post-after'), 'post-after', DEFAULT_SETTINGS.postChallengeAfterSeconds, 24 * 3600),
     timeoutMinutes: numberOf(single(parsed, 'timeout'), 'timeout', DEFAULT_SETTINGS.validationTimeoutMinutes, 7 * 24 * 60),
+    ...(parsed.flags.has('ask') ? { ask: true } : {}),
   };
 }
 
 /** The profile `renew` keeps for one address: the same options, for that address alone. */
 export function profileFor(config: RunConfig, email: string): Profile {
   const mail = config.mail.mode === 'manual' ? config.mail : { mode: 'imap' as const, mailboxes: config.mail.mailboxes.filter((b) => b.addresses.includes(email)).map((b) => ({ ...b, addresses: [email] })) };
-  return { schema: 1, config: { ...config, emails: [email], mail } };
+  const { ask: _ask, ...unattended } = config;
+  return { schema: 1, config: { ...unattended, emails: [email], mail } };
 }
 
 export interface CommandIo {
@@ -324,6 +326,27 @@ async function answerSubject(ctx: RunContext, io: CommandIo, id: string, subject
   await ctx.enroller.manualSent(id);
 }
 
+/**
+ * --ask: an authentic challenge mail waits for the user's yes before it is answered (the flow's
+ * `awaiting-consent` step); "no" keeps it refused and never answered.
+ */
+async function askBeforeReplies(ctx: RunContext, io: CommandIo, ids: readonly string[], finished: () => boolean): Promise<void> {
+  const asked = new Set<string>();
+  while (!finished() && !io.stopped()) {
+    for (const e of await ctx.enroller.list()) {
+      const pending = e.pendingReply;
+      if (!ids.includes(e.id) || e.step !== 'awaiting-consent' || !pending || asked.has(`${e.id} ${pending.headerMessageId}`)) continue;
+      asked.add(`${e.id} ${pending.headerMessageId}`);
+      io.progress.done();
+      process.stderr.write(`\nA challenge mail for ${e.email} arrived from ${pending.author}, subject "${pending.subject}"; authentic: ${pending.authenticity}.\nThe reply goes to ${pending.replyTo}, subject "${pending.replySubject}".\n`);
+      const yes = await confirm(io.lines, 'Answer it?');
+      if (yes) await ctx.enroller.approveReply(e.id);
+      else await ctx.enroller.declineReply(e.id);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Starts an enrollment per address and drives them to the end; the outcomes, in address order. */
 export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: string) => ReturnType<RunContext['enroller']['start']>): Promise<Outcome[]> {
   if (ctx.manual) {
@@ -335,11 +358,16 @@ export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: s
     ids.push(enrollment.id);
     await ctx.enroller.advance(enrollment.id);
   }
-  const driving = driveUntilDone(ctx, ids, io.stopped);
+  let finished = false;
+  const driving = driveUntilDone(ctx, ids, io.stopped).finally(() => {
+    finished = true;
+  });
+  const asking = ctx.config.ask === true ? askBeforeReplies(ctx, io, ids, () => finished) : Promise.resolve();
   if (ctx.manual) {
     for (const id of ids) await manualExchange(ctx, io, id);
   }
   const ended = await driving;
+  await asking;
   const outcomes: Outcome[] = [];
   for (const id of ids) {
     const e = ended.find((x) => x.id === id)!;

@@ -4,7 +4,7 @@ export const ENROLL_USAGE = `  cert --server <ACME directory URL> --email <addre
        [--key <key.pem>] [--join string|bytes|auto (default auto = string)] [--eab-kid <kid> --eab-hmac-key-file <file>]
        [--trust <root.pem> ...] [--doh <DNS-over-HTTPS URL>] [--passphrase-file <file>] [--agree-tos]
        [--post-after <seconds> (default 120)] [--timeout <minutes> (default 30)] [--state-dir <folder>]
-       [--json] [--verbose] [--plain]
+       [--ask (confirm each reply on the terminal)] [--json] [--verbose] [--plain]
      and either (IMAP + SMTP, the mail is answered for you after the add-on's checks):
        --imap-host <host> [--imap-port <port>] [--imap-tls tls|starttls|none (default tls, port 993/143)]
        [--smtp-host <host> (default the IMAP host)] [--smtp-port <port>] [--smtp-tls tls|starttls|none (default starttls, port 465/587)]

@@ -68,6 +68,8 @@ export interface RunConfig {
   readonly mail: { readonly mode: 'imap'; readonly mailboxes: readonly MailboxConfig[] } | { readonly mode: 'manual' };
   readonly postAfterSeconds: number;
   readonly timeoutMinutes: number;
+  /** Ask on the terminal before each reply (the add-on's "ask before replying"); never in `renew`. */
+  readonly ask?: boolean;
 }
 
 /** A file the run needs and cannot use: exit 2, the message names it. */
@@ -150,7 +152,7 @@ export function createRunContext(config: RunConfig, options: ContextOptions): Ru
     tokenJoin: config.tokenJoin,
     keyType: config.keyType,
     usage: config.usage,
-    askBeforeReplying: false,
+    askBeforeReplying: config.ask === true,
     dohUrl: config.dohUrl,
     postChallengeAfterSeconds: config.postAfterSeconds,
     validationTimeoutMinutes: config.timeoutMinutes,

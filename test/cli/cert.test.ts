@@ -139,6 +139,27 @@ describe('acme-email cert over IMAP and SMTP', () => {
   }, 120_000);
 });
 
+describe('acme-email cert --ask', () => {
+  it('asks before each reply: "no" leaves the mail unanswered, "yes" to the next one answers it', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
+    const bob = sandbox.users[1]!;
+    const dir = tempDir();
+    const before = repliesFrom(bob);
+    const sent = sandbox.challengesSent().length;
+    const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [bob]), ...mailArgs(sandbox, dir, [bob]), '--ask', '--post-after', '3600']);
+    await run.waitForStderr(/A challenge mail for bob@example.test arrived from acme@ca.test[\s\S]*authentic: dkim ca.test[\s\S]*Answer it\? \[y\/N\] $/);
+    run.child.stdin.write('n\n');
+    await run.waitForStderr(/Mail not answered <[^>]+> \(user-declined\)/);
+    expect(repliesFrom(bob)).toBe(before);
+    await sandbox.resendChallenge(sandbox.challengesSent()[sent]!.authzUrl);
+    await run.waitForStderr(/Answer it\? \[y\/N\] [\s\S]*Answer it\? \[y\/N\] $/);
+    run.child.stdin.write('y\n');
+    expect(await run.exit, run.stderr()).toBe(0);
+    expect(repliesFrom(bob)).toBe(before + 1);
+    checkFiles({ dir, user: bob });
+  }, 120_000);
+});
+
 describe('acme-email cert --manual', () => {
   it('prints what to expect, takes the pasted subject on stdin, prints the response block to send', async () => {
     sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
