@@ -21,9 +21,9 @@
  * certificate record under the identity's certificate lock (./lock.ts), so a mail event, a timer
  * and a popup request never interleave on one record; different enrollments proceed independently.
  */
-import { revoke } from './certificates/revocation';
+import { revoke, revokeWithCertificateKey, type RevokedByKey } from './certificates/revocation';
 import { declineRoot, recheck, setSendDefaults, trustRoot } from './certificates/usability';
-import { checkRenewals, renewalRequest } from './certificates/renewal';
+import { checkRenewals, nextRenewalCheckAt, renewalPlan, setAutoRenew, type RenewalPlan } from './certificates/renewal';
 import type { EnrollerDeps } from './deps';
 import { bytesToBase64 } from './encoding';
 import { EnrollRequestError, messageOf } from './errors';
@@ -35,6 +35,7 @@ import { SCAN_MARGIN_MS, dueAt } from './schedule';
 import { KEYS, SCHEMA_VERSION, isTerminal, type CertificateRecord, type Enrollment } from './state';
 import { run } from './steps/run';
 import { declineReply, sentElsewhere, sendReply } from './steps/reply';
+import { csrForKeptKey, provideKeyPassphrase } from './steps/same-key';
 import { listCertificates, listEnrollments, loadCertificate } from './store';
 
 export type { EnrollerDeps } from './deps';
@@ -50,6 +51,13 @@ export interface StartRequest {
   readonly keepKey?: boolean;
   readonly replaces?: string;
 }
+  /** A renewal: who started it. */
+  readonly renewal?: 'user' | 'auto';
+  /**
+   * The kept key (base64 EncryptedPrivateKeyInfo) to renew with: no new key is made, `passphrase`
+   * is that key's, and without it the enrollment waits for it before ordering.
+   */
+  readonly keptKey?: string;
 
 export interface Started {
   readonly enrollment: Enrollment;
@@ -85,11 +93,9 @@ export class Enroller {
     if (settings.directoryUrl === '') throw new EnrollRequestError('noDirectory', 'No certificate authority is configured.');
     const active = (await this.list()).find((e) => e.identityId === request.identityId && !isTerminal(e.step));
     if (active) throw new EnrollRequestError('busy', `An enrollment for ${request.email} is already running.`);
-    const passphrase = request.passphrase ?? this.deps.keys.generatePassphrase();
-    if (passphrase.length < 8) throw new EnrollRequestError('weakPassphrase', 'The passphrase must have at least 8 characters.');
     const keyType = request.keyType ?? settings.keyType;
     const usage = request.usage ?? settings.usage;
-    const key = await this.deps.keys.generate(request.email, keyType, usage, passphrase);
+    const key = await this.keyFor(request, keyType, usage);
     const now = this.flow.now();
     const preexistingMail = await challengeLikeMail(this.flow, now - SCAN_MARGIN_MS);
     const id = this.deps.randomId();
@@ -110,16 +116,38 @@ export class Enroller {
       attempts: 0,
       challengePosted: false,
       refusals: [],
-      csr: bytesToBase64(key.csrDer),
-      encryptedKey: bytesToBase64(key.encryptedKey),
+      encryptedKey: key.encryptedKey,
       preexistingMail,
     };
-    const enrollment = request.replaces === undefined ? base : { ...base, replaces: request.replaces };
+    const enrollment: Enrollment = {
+      ...base,
+      ...(key.csr === undefined ? {} : { csr: key.csr }),
+      ...(request.replaces === undefined ? {} : { replaces: request.replaces }),
+      ...(request.renewal === undefined ? {} : { renewal: request.renewal }),
+      ...(request.keptKey === undefined ? {} : { sameKey: true, keepKey: true }),
+    };
     // The passphrase first: a record without it in the session would ask for it again at install.
-    await this.deps.session.set({ [KEYS.passphrase(id)]: passphrase });
+    if (key.passphrase !== undefined) await this.deps.session.set({ [KEYS.passphrase(id)]: key.passphrase });
     await this.flow.save(enrollment);
-    this.deps.log.debug(`enrollment ${id} for ${request.email} recorded (${keyType}, ${usage})`);
-    return request.passphrase === undefined ? { enrollment, generatedPassphrase: passphrase } : { enrollment };
+    this.deps.log.debug(`enrollment ${id} for ${request.email} recorded (${keyType}, ${usage}${request.keptKey === undefined ? '' : ', the kept key'}${key.csr === undefined ? '; waiting for its passphrase' : ''})`);
+    return key.generated ? { enrollment, generatedPassphrase: key.passphrase! } : { enrollment };
+  }
+
+  /**
+   * The key of a new enrollment: a new one under the given or a generated passphrase, or for a
+   * renewal with the kept key, that key — its CSR made now when its passphrase is known, else
+   * the enrollment waits in `new` for it (the popup asks, as for an install after a restart).
+   */
+  private async keyFor(request: StartRequest, keyType: KeyType, usage: Usage): Promise<{ encryptedKey: string; csr?: string; passphrase?: string; generated: boolean }> {
+    if (request.keptKey !== undefined) {
+      if (request.passphrase === undefined) return { encryptedKey: request.keptKey, generated: false };
+      const csr = await csrForKeptKey(this.flow, request.keptKey, request.passphrase, request.email, usage);
+      return { encryptedKey: request.keptKey, csr, passphrase: request.passphrase, generated: false };
+    }
+    const passphrase = request.passphrase ?? this.deps.keys.generatePassphrase();
+    if (passphrase.length < 8) throw new EnrollRequestError('weakPassphrase', 'The passphrase must have at least 8 characters.');
+    const key = await this.deps.keys.generate(request.email, keyType, usage, passphrase);
+    return { encryptedKey: bytesToBase64(key.encryptedKey), csr: bytesToBase64(key.csrDer), passphrase, generated: request.passphrase === undefined };
   }
 
   // ---------------------------------------------------------------- running
@@ -179,13 +207,14 @@ export class Enroller {
     });
   }
 
-  /** The passphrase, asked again after a restart, so the certificate can be installed. */
+  /** The passphrase, asked again after a restart, so the certificate can be installed (or, for a renewal with the kept key, the CSR made). */
   providePassphrase(id: string, passphrase: string): Promise<Enrollment> {
     return this.flow.withEnrollment(id, async () => {
       const e = await this.flow.load(id);
       if (e.step !== 'installing') throw new EnrollRequestError('wrongStep', 'This enrollment does not need a passphrase now.');
       await this.deps.session.set({ [KEYS.passphrase(id)]: passphrase });
       return run(this.flow, e);
+      if (e.step === 'new' && e.csr === undefined) return run(this.flow, await provideKeyPassphrase(this.flow, e, passphrase));
     });
   }
 
@@ -193,7 +222,7 @@ export class Enroller {
     return this.flow.withEnrollment(id, async () => {
       const e = await this.flow.load(id);
       if (isTerminal(e.step)) return e;
-      await this.deps.session.remove([KEYS.passphrase(id)]);
+      await this.deps.session.remove([KEYS.passphrase(id), KEYS.generatedPassphrase(id)]);
       return this.flow.transition(e, 'cancelled', { encryptedKey: undefined, wakeAt: undefined, pendingReply: undefined }, 'cancelled by the user');
     });
   }
@@ -207,6 +236,7 @@ export class Enroller {
     });
   }
 
+      await this.deps.session.remove([KEYS.generatedPassphrase(id)]);
   /** Manual mode: the response for a challenge mail that arrived in another mail client. */
   manualResponse(id: string, subject: string): Promise<string> {
     return this.flow.withEnrollment(id, async () => {
@@ -233,23 +263,77 @@ export class Enroller {
     return revoke(this.flow, identityId, reason);
   }
 
-  /** Starts a renewal of the identity's certificate with the same settings (RFC 9773 `replaces`). */
+  /**
+   * Revokes a certificate with its own key (RFC 8555 §7.6), taken out of a `.p12` the user picked;
+   * when it is an identity's certificate from this add-on, it is unset there and marked revoked.
+   */
+  revokeWithCertificateKey(pkcs12: Uint8Array, passphrase: string, reason: RevocationReason): Promise<RevokedByKey> {
+    return revokeWithCertificateKey(this.flow, pkcs12, passphrase, reason);
+  }
+
+  /**
+   * The user starts a renewal of the identity's certificate with the same settings (RFC 9773
+   * `replaces`): with the kept key when there is one (`passphrase` is then that key's; without
+   * it, the session's, else the renewal waits for it), else a new key under `passphrase` or a
+   * generated one.
+   */
   async renew(identityId: string, passphrase: string | undefined, termsAgreed: boolean): Promise<Started> {
-    const { record, replaces } = await renewalRequest(this.flow, identityId);
+    const plan = await renewalPlan(this.flow, identityId);
+    return this.startRenewal(plan, 'user', termsAgreed, passphrase);
+  }
+
+  private startRenewal(plan: RenewalPlan, renewal: 'user' | 'auto', termsAgreed: boolean, passphrase?: string): Promise<Started> {
+    const { record } = plan;
+    const given = passphrase ?? (plan.keptKey === undefined ? undefined : plan.passphrase);
     return this.start({
-      identityId,
+      identityId: record.identityId,
       email: record.email,
       keyType: record.keyType,
       usage: record.usage,
       termsAgreed,
-      ...(passphrase === undefined ? {} : { passphrase }),
-      ...(replaces === undefined ? {} : { replaces }),
+      renewal,
+      ...(given === undefined ? {} : { passphrase: given }),
+      ...(plan.replaces === undefined ? {} : { replaces: plan.replaces }),
+      ...(plan.keptKey === undefined ? {} : { keptKey: plan.keptKey }),
     });
   }
 
   /** The user's consent to trust, for e-mail, the root shown with this fingerprint; then checked again. */
   trustRoot(identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
     return trustRoot(this.flow, identityId, sha256Fingerprint);
+  /**
+   * An unattended renewal. A new key's passphrase is generated and kept in storage.session only
+   * until the popup has shown it once (`revealGeneratedPassphrase`): the `.p12` offered after
+   * installation is protected with it.
+   */
+  private async startAutoRenewal(record: CertificateRecord): Promise<Enrollment> {
+    const plan = await renewalPlan(this.flow, record.identityId);
+    const started = await this.startRenewal(plan, 'auto', plan.termsAgreed);
+    if (started.generatedPassphrase !== undefined) await this.deps.session.set({ [KEYS.generatedPassphrase(started.enrollment.id)]: started.generatedPassphrase });
+    return started.enrollment;
+  }
+
+  /** The passphrase an unattended renewal generated, once: it is removed from the session as it is handed out. */
+  async revealGeneratedPassphrase(enrollmentId: string): Promise<string> {
+    const key = KEYS.generatedPassphrase(enrollmentId);
+    const value = (await this.deps.session.get([key]))[key];
+    if (typeof value !== 'string') throw new EnrollRequestError('wrongStep', 'There is no passphrase to show for this enrollment (it was shown already, or Thunderbird was restarted since).');
+    await this.deps.session.remove([key]);
+    return value;
+  }
+
+  /** Enrollments whose generated passphrase waits to be shown. */
+  async generatedPassphrasesWaiting(): Promise<string[]> {
+    const ids = (await this.list()).map((e) => e.id);
+    const found = await this.deps.session.get(ids.map(KEYS.generatedPassphrase));
+    return ids.filter((id) => typeof found[KEYS.generatedPassphrase(id)] === 'string');
+  }
+
+  /** The user's choice for the identity: renew by itself when due, or not. */
+  setAutoRenew(identityId: string, on: boolean): Promise<CertificateRecord> {
+    return setAutoRenew(this.flow, identityId, on);
+  }
+
   }
 
   /** The user declined to trust the root: the certificate stays installed but unusable, and says so. */
@@ -267,9 +351,24 @@ export class Enroller {
     return setSendDefaults(this.flow, identityId, signMail, encrypt);
   }
 
-  /** Daily alarm: refreshes ARI windows and tells the user when a certificate is due. */
-  checkRenewals(): Promise<void> {
-    return checkRenewals(this.flow);
+  /**
+   * The renewal check (daily, and at the earliest due time): refreshes ARI windows, starts the
+   * unattended renewals that are due and runs them as far as they go, tells the user of the others.
+   */
+  async checkRenewals(): Promise<void> {
+    const started = await checkRenewals(this.flow, (record) => this.startAutoRenewal(record));
+    await Promise.all(
+      started.map((e) =>
+        this.advance(e.id).catch((error: unknown) => {
+          this.deps.log.debug(`renewal ${e.id}: ${messageOf(error)}`);
+        }),
+      ),
+    );
+  }
+
+  /** When the renewal check must next run by itself (a certificate due, a renewal to retry), for the alarm. */
+  nextRenewalCheckAt(): Promise<number | undefined> {
+    return nextRenewalCheckAt(this.flow);
   }
 
   // ---------------------------------------------------------------- queries

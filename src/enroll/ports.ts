@@ -140,6 +140,8 @@ export interface AcmePort {
   revoke(directoryUrl: string, certificateDer: Uint8Array, reason: RevocationReason): Promise<void>;
   /** RFC 9773; undefined when the CA does not offer ARI. */
   renewalInfo(directoryUrl: string, certificatePem: string): Promise<RenewalWindow | undefined>;
+  /** RFC 8555 §7.6 signed by the certificate's own key (JWS with `jwk`), `pkcs8` its unencrypted PrivateKeyInfo. */
+  revokeWithCertificateKey(directoryUrl: string, certificateDer: Uint8Array, pkcs8: Uint8Array, reason: RevocationReason): Promise<void>;
   /** RFC 9773 §4.1 certificate identifier, for the `replaces` field of a renewal order. */
   certificateId(certificatePem: string): Promise<string | undefined>;
 }
@@ -249,6 +251,13 @@ export interface KeyPort {
   /** A PKCS#12 made elsewhere (Thunderbird's export) is protected at least as buildPkcs12's is; read without the passphrase. */
   isStrongPkcs12(pkcs12: Uint8Array): boolean;
   inspect(chainPem: string): Promise<CertificateSummary>;
+  /** A new CSR for a kept key (renewal with the same key). Throws PortError('wrongPassphrase') when the passphrase does not open it. */
+  csrForKey(encryptedKey: Uint8Array, passphrase: string, email: string, usage: Usage): Promise<Uint8Array>;
+  /**
+   * A `.p12` the user picked: its certificate and its key as PKCS#8 (for a revocation signed by
+   * that key; the caller wipes it). Throws PortError('wrongPassphrase'), or PortError('fatal') for a damaged file.
+   */
+  openPkcs12(pkcs12: Uint8Array, passphrase: string): Promise<{ readonly certificateDer: Uint8Array; readonly pkcs8: Uint8Array }>;
   /** DER of the end-entity certificate. */
   leafDer(chainPem: string): Uint8Array;
   generatePassphrase(): string;
@@ -317,7 +326,7 @@ export interface Clock {
   now(): number;
 }
 
-export const NOTICE_KINDS = ['installed', 'installedUnusable', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue'] as const;
+export const NOTICE_KINDS = ['installed', 'installedUnusable', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue', 'renewed', 'renewalFailing'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export interface Notifier {

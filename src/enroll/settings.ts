@@ -33,8 +33,15 @@ export interface Settings {
   /** Once the certificate verifies: require encryption by default (Thunderbird's "enable encryption by default"). */
   readonly encryptByDefault: boolean;
 }
+  /**
+   * Unattended renewal: `user` lets each identity's choice decide (on unless turned off in the
+   * popup); `on` / `off` is an administrator forcing it. Read from managed storage only.
+   */
+  readonly autoRenew: AutoRenewPolicy;
 
 /** The local sandbox of `npm run sandbox` (its default ports); a preset in the options page. */
+export type AutoRenewPolicy = 'on' | 'off' | 'user';
+
 export const SANDBOX_DIRECTORY_URL = 'https://127.0.0.1:14000/directory';
 /** The sandbox's DNS-over-HTTPS endpoint, which serves the sandbox CA's DKIM keys. */
 export const SANDBOX_DOH_URL = 'https://127.0.0.1:14001/dns-query';
@@ -60,6 +67,7 @@ export const DEFAULT_SETTINGS: Settings = {
   signByDefault: true,
   encryptByDefault: false,
 };
+  autoRenew: 'user',
 
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as readonly (keyof Settings)[];
 
@@ -116,6 +124,7 @@ export function validSettings(input: unknown): Partial<Settings> {
   bool('signByDefault');
   bool('encryptByDefault');
   return out;
+  str('autoRenew', (v) => v === 'on' || v === 'off' || v === 'user');
 }
 
 /**
@@ -125,9 +134,10 @@ export function validSettings(input: unknown): Partial<Settings> {
 export function effectiveSettings(local: unknown, managed: unknown): Settings & { readonly locked: boolean } {
   const managedValues = validSettings(managed);
   const locked = typeof managed === 'object' && managed !== null && (managed as Record<string, unknown>)['locked'] === true;
-  const localValues = validSettings(local);
+  // The renewal policy is the administrator's alone: the user decides per identity in the popup.
+  const { autoRenew: _ignored, ...localValues } = validSettings(local);
   const merged = locked
     ? { ...DEFAULT_SETTINGS, ...localValues, ...managedValues }
     : { ...DEFAULT_SETTINGS, ...managedValues, ...localValues };
-  return { ...merged, locked };
+  return { ...merged, autoRenew: managedValues.autoRenew ?? DEFAULT_SETTINGS.autoRenew, locked };
 }

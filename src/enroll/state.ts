@@ -142,6 +142,10 @@ export interface Enrollment {
   readonly accountUrl?: string;
   readonly orderUrl?: string;
   readonly finalizeUrl?: string;
+  /** A renewal of the identity's certificate: started by the user, or by itself (unattended). */
+  readonly renewal?: 'user' | 'auto';
+  /** The renewal reuses the kept key: `encryptedKey` is the old one, and the CSR is made once its passphrase is known. */
+  readonly sameKey?: boolean;
   readonly authorizationUrl?: string;
   readonly challengeUrl?: string;
   readonly challengeFrom?: string;
@@ -218,4 +222,28 @@ export const KEYS = {
 } as const;
 
 export const ENROLLMENT_PREFIX = 'enrollment:';
+  /** The user's choice for this identity: renew by itself when due (absent: on). An administrator may force it (`autoRenew`). */
+  readonly autoRenew?: boolean;
+  /** Whether the user agreed to the CA's terms when this certificate's account was made: what an unattended renewal sends. */
+  readonly termsAgreed?: boolean;
+  /** The unattended renewal under way or failing: its enrollment, failures in a row, the next try, the last warning. */
+  readonly renewal?: RenewalAttempt;
+  /** How this certificate came: the renewal that replaced an earlier one (told in the popup). */
+  readonly renewedFrom?: { readonly at: number; readonly auto: boolean; readonly sameKey: boolean; readonly sha256Fingerprint: string };
+}
+
+/** An unattended renewal of a certificate record, kept on the record until the new certificate replaces it. */
+export interface RenewalAttempt {
+  /** The enrollment running now, if any. */
+  readonly enrollmentId?: string;
+  /** Renewals that ended without a certificate, in a row. */
+  readonly failures: number;
+  /** Not before this time again (back-off after a failure). */
+  readonly retryAt?: number;
+  /** The last "renewal failing" warning. */
+  readonly warnedAt?: number;
+  /** Why the last one failed, in English (the enrollment's error). */
+  readonly lastError?: string;
 export const CERTIFICATE_PREFIX = 'certificate:';
+  /** storage.session: the passphrase an unattended renewal made, until the popup has shown it once. */
+  generatedPassphrase: (enrollmentId: string) => `generated:${enrollmentId}`,

@@ -83,7 +83,21 @@ export class FakeAcme implements AcmePort {
   readonly failures = new Map<string, Scripted<never>[]>();
   posted = 0;
   finalized = 0;
+  /** Orders (by number) whose challenge was POSTed / which were finalized: a renewal's order starts afresh. */
+  private readonly postedOrders = new Set<string>();
+  private readonly finalizedOrders = new Set<string>();
+  /** A test that sets `posted` / `finalized` itself (what the CA remembers after a restart) means the one order it has. */
+  private wasPosted(n: string): boolean {
+    return this.postedOrders.size === 0 ? this.posted > 0 : this.postedOrders.has(n);
+  }
+  private wasFinalized(n: string): boolean {
+    return this.finalizedOrders.size === 0 ? this.finalized > 0 : this.finalizedOrders.has(n);
+  }
   revoked: { der: Uint8Array; reason: RevocationReason }[] = [];
+  /** Revocations signed by the certificate's key: the CA checks that the key is the certificate's. */
+  revokedByKey: { directoryUrl: string; der: Uint8Array; pkcs8: string; reason: RevocationReason }[] = [];
+  /** CSRs sent to finalize, as text (the fake CSR names its key). */
+  readonly finalizedCsrs: string[] = [];
   private orders = 0;
   private authzFetches = 0;
   private orderFetches = 0;
@@ -122,7 +136,7 @@ export class FakeAcme implements AcmePort {
     this.enter('getOrder');
     const n = url.split('/').pop()!;
     const base = { url, authorizations: [`https://ca.test/authz/${n}`], finalize: `${url}/finalize` };
-    if (this.finalized === 0) return Promise.resolve({ ...base, status: 'ready' });
+    if (!this.wasFinalized(n)) return Promise.resolve({ ...base, status: 'ready' });
     const status = this.orderStatusAfterFinalize[Math.min(this.orderFetches++, this.orderStatusAfterFinalize.length - 1)]!;
     return Promise.resolve(this.orderInfo(base, status));
   }
@@ -134,31 +148,43 @@ export class FakeAcme implements AcmePort {
     this.enter('getAuthorization');
     const n = url.split('/').pop()!;
     const email = [...this.perEmail.entries()].find(([, v]) => String(v) === n)?.[0] ?? 'unknown@x';
-    const status = this.posted === 0 ? this.authzInitial : this.authzAfterPost[Math.min(this.authzFetches++, this.authzAfterPost.length - 1)]!;
+    const status = !this.wasPosted(n) ? this.authzInitial : this.authzAfterPost[Math.min(this.authzFetches++, this.authzAfterPost.length - 1)]!;
     const challenge = this.offerChallenge
       ? { challenge: { url: `https://ca.test/chall/${n}`, status: status === 'invalid' ? ('invalid' as const) : ('pending' as const), token: `T2-${n}`, from: CA_FROM, ...(status === 'invalid' && this.challengeError ? { error: this.challengeError } : {}) } }
       : {};
     return Promise.resolve({ url, status, identifier: { type: 'email', value: email }, ...challenge, ...(this.authzRetryAfterMs === undefined ? {} : { retryAfterMs: this.authzRetryAfterMs }) });
   }
-  respondToChallenge(): Promise<void> {
+  respondToChallenge(_d?: string, challengeUrl?: string): Promise<void> {
     this.enter('respondToChallenge');
     this.posted++;
+    this.postedOrders.add(challengeUrl?.split('/').pop() ?? '1');
     return Promise.resolve();
   }
-  finalize(_d: string, finalizeUrl: string): Promise<OrderInfo> {
+  finalize(_d: string, finalizeUrl: string, csrDer?: Uint8Array): Promise<OrderInfo> {
     this.enter('finalize');
+    if (csrDer !== undefined) this.finalizedCsrs.push(new TextDecoder().decode(csrDer));
     this.finalized++;
     const url = finalizeUrl.replace(/\/finalize$/, '');
+    this.finalizedOrders.add(url.split('/').pop()!);
     const status = this.orderStatusAfterFinalize[Math.min(this.orderFetches++, this.orderStatusAfterFinalize.length - 1)]!;
     return Promise.resolve(this.orderInfo({ url, authorizations: [], finalize: finalizeUrl }, status));
   }
-  downloadCertificate(): Promise<string> {
+  downloadCertificate(_d?: string, url?: string): Promise<string> {
     this.enter('downloadCertificate');
-    return Promise.resolve('-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n');
+    // The first order's certificate is LEAF; a later order's (a renewal) names its order.
+    const n = Number(url?.split('/').at(-2) ?? '1');
+    return Promise.resolve(`-----BEGIN CERTIFICATE-----\n${n > 1 ? `LEAF${n}` : 'LEAF'}\n-----END CERTIFICATE-----\n`);
   }
   revoke(_d: string, der: Uint8Array, reason: RevocationReason): Promise<void> {
     this.enter('revoke');
     this.revoked.push({ der, reason });
+    return Promise.resolve();
+  }
+  revokeWithCertificateKey(directoryUrl: string, der: Uint8Array, pkcs8: Uint8Array, reason: RevocationReason): Promise<void> {
+    this.enter('revokeWithCertificateKey');
+    const key = new TextDecoder().decode(pkcs8);
+    if (key !== `PKCS8(${new TextDecoder().decode(der)})`) return Promise.reject(new PortError('problem', 'the JWS key is not the certificate key', { problem: { type: 'urn:ietf:params:acme:error:unauthorized', status: 403 } }));
+    this.revokedByKey.push({ directoryUrl, der, pkcs8: key, reason });
     return Promise.resolve();
   }
   renewalInfo(): Promise<{ start: number; end: number } | undefined> {
@@ -248,11 +274,28 @@ const dec = new TextDecoder();
 /** "Encrypts" by tagging with the passphrase's length and a checksum: enough to detect a wrong one, and no clear key. */
 export class FakeKeys implements KeyPort {
   generated: { email: string; keyType: KeyType; usage: Usage }[] = [];
+  /** Keys made so far: each key is named, and the fake CSR names the key it was made with. */
+  private keyCount = 0;
+  /** What a fake `.p12` holds (bytes `P12FILE:<name>`): its passphrase, certificate and key. */
+  readonly p12Files = new Map<string, { passphrase: string; certificate: string; key: string }>();
   notBefore = 0;
   lifetime = 90 * DAY;
   generate(email: string, keyType: KeyType, usage: Usage, passphrase: string): Promise<{ csrDer: Uint8Array; encryptedKey: Uint8Array }> {
     this.generated.push({ email, keyType, usage });
-    return Promise.resolve({ csrDer: enc.encode(`CSR:${email}`), encryptedKey: enc.encode(`ENC(${hash(passphrase)}):KEY-${email}`) });
+    const key = `KEY${++this.keyCount}-${email}`;
+    return Promise.resolve({ csrDer: enc.encode(`CSR:${email}:${key}`), encryptedKey: enc.encode(`ENC(${hash(passphrase)}):${key}`) });
+  }
+  csrForKey(encryptedKey: Uint8Array, passphrase: string, email: string): Promise<Uint8Array> {
+    const text = dec.decode(encryptedKey);
+    const prefix = `ENC(${hash(passphrase)}):`;
+    if (!text.startsWith(prefix)) return Promise.reject(new PortError('wrongPassphrase', 'wrong passphrase'));
+    return Promise.resolve(enc.encode(`CSR:${email}:${text.slice(prefix.length)}`));
+  }
+  openPkcs12(pkcs12: Uint8Array, passphrase: string): Promise<{ certificateDer: Uint8Array; pkcs8: Uint8Array }> {
+    const file = this.p12Files.get(dec.decode(pkcs12).replace(/^P12FILE:/, ''));
+    if (!file) return Promise.reject(new PortError('fatal', 'not a PKCS#12 file'));
+    if (file.passphrase !== passphrase) return Promise.reject(new PortError('wrongPassphrase', 'wrong passphrase'));
+    return Promise.resolve({ certificateDer: enc.encode(file.certificate), pkcs8: enc.encode(file.key) });
   }
   buildPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<Uint8Array> {
     const text = dec.decode(encryptedKey);
@@ -268,8 +311,12 @@ export class FakeKeys implements KeyPort {
   isStrongPkcs12(pkcs12: Uint8Array): boolean {
     return dec.decode(pkcs12).startsWith('P12[');
   }
-  inspect(): Promise<{ emails: string[]; usage: Usage; notBefore: number; notAfter: number; sha256Fingerprint: string; serialNumber: string; issuer: string }> {
-    return Promise.resolve({ emails: ['x'], usage: 'both', notBefore: this.notBefore, notAfter: this.notBefore + this.lifetime, sha256Fingerprint: 'AB:CD', serialNumber: '01', issuer: 'CN=Fake CA' });
+  inspect(chainPem = ''): Promise<{ emails: string[]; usage: Usage; notBefore: number; notAfter: number; sha256Fingerprint: string; serialNumber: string; issuer: string }> {
+    // Each certificate its own fingerprint: AB:CD for the first order's, AB:CD:<n> for a later one's.
+    // A chain from FakeAcme names its leaf in clear; a certificate out of a fake .p12 comes base64-encoded.
+    const text = chainPem.includes('LEAF') ? chainPem : atob(chainPem.replace(/-----[^-]+-----|\s/g, ''));
+    const leaf = /LEAF(\d*)/.exec(text)?.[1] ?? '';
+    return Promise.resolve({ emails: ['x'], usage: 'both', notBefore: this.notBefore, notAfter: this.notBefore + this.lifetime, sha256Fingerprint: leaf === '' ? 'AB:CD' : `AB:CD:${leaf}`, serialNumber: '01', issuer: 'CN=Fake CA' });
   }
   leafDer(): Uint8Array {
     return enc.encode('LEAF-DER');
@@ -292,7 +339,9 @@ export class FakeCertStore implements CertStorePort {
   importPkcs12(_p12: Uint8Array, passphrase: string, email: string): Promise<InstalledCertificate> {
     if (this.failImport) return Promise.reject(this.failImport);
     this.imported.push({ email, passphrase });
-    return Promise.resolve({ dbKey: `DBKEY-${email}`, name: `cert ${email}` });
+    // A second certificate for the same address (a renewal) gets its own key in the store.
+    const n = this.imported.filter((i) => i.email === email).length;
+    return Promise.resolve({ dbKey: n === 1 ? `DBKEY-${email}` : `DBKEY-${email}#${n}`, name: `cert ${email}` });
   }
   setIdentityCertificates(identityId: string, cert: InstalledCertificate, usage: Usage): Promise<void> {
     this.identities.set(identityId, { dbKey: cert.dbKey, usage });

@@ -853,11 +853,12 @@ describe('certificates: renew and revoke', () => {
     await expect(enroller.revoke('id9', 0)).rejects.toMatchObject({ code: 'noCertificate' });
   });
 
-  it('notifies once when two thirds of the lifetime have passed', async () => {
+  it('notifies once when two thirds of the lifetime have passed (unattended renewal off)', async () => {
     const world = new World();
     const enroller = await installed(world);
     world.now = 59 * DAY;
     await enroller.checkRenewals();
+    world.settings = { ...world.settings, autoRenew: 'off' };
     expect(world.notices.filter((n) => n.kind === 'renewalDue')).toHaveLength(0);
     world.now = 61 * DAY;
     await enroller.checkRenewals();
@@ -870,6 +871,7 @@ describe('certificates: renew and revoke', () => {
     const enroller = await installed(world);
     world.acme.ari = { start: 10 * DAY, end: 20 * DAY };
     await enroller.checkRenewals();
+    world.settings = { ...world.settings, autoRenew: 'off' };
     const record = await enroller.certificate('id1');
     expect(record?.renewalSource).toBe('ari');
     expect(record?.renewAt).toBe(15 * DAY);

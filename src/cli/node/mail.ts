@@ -46,7 +46,7 @@ function bare(messageId: string): string {
 }
 
 /** Thunderbird's headerMessageId has no angle brackets; the flow compares it as such. */
-function mailRef(id: number, message: FetchMessageObject): MailRef {
+function mailRef(id: number, folder: string, message: FetchMessageObject): MailRef {
   const date = message.internalDate === undefined ? Date.now() : new Date(message.internalDate).getTime();
   return {
     id,
@@ -54,7 +54,7 @@ function mailRef(id: number, message: FetchMessageObject): MailRef {
     subject: message.envelope?.subject ?? '',
     author: message.envelope?.from?.[0]?.address ?? '',
     date,
-    folder: 'INBOX',
+    folder,
   };
 }
 
@@ -66,14 +66,19 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-/** One IMAP login: watches INBOX with IDLE and reads mail by UID. */
-class ImapInbox {
+/**
+ * One IMAP connection watching one folder with IDLE and reading its mail by UID. A login gets
+ * one for INBOX and one for the Junk folder when there is one: a challenge mail a spam filter
+ * moved is still seen (as the add-on watches every folder).
+ */
+class ImapFolder {
   private client: ImapFlow | undefined;
   private connecting: Promise<ImapFlow> | undefined;
   private stopped = false;
 
   constructor(
     private readonly account: MailAccount,
+    readonly folder: string,
     private readonly onNew: (messages: FetchMessageObject[]) => void,
     private readonly onError: (message: string) => void,
   ) {}
@@ -106,10 +111,10 @@ class ImapInbox {
     client.on('error', (error: unknown) => { this.onError(`IMAP ${this.label()}: ${describe(error)}`); });
     try {
       await client.connect();
-      await client.mailboxOpen('INBOX');
+      await client.mailboxOpen(this.folder);
     } catch (error) {
       client.close();
-      throw new MailServerError(`cannot open the INBOX of ${this.label()}: ${describe(error)}`, { cause: error });
+      throw new MailServerError(`cannot open the ${this.folder} of ${this.label()}: ${describe(error)}`, { cause: error });
     }
     client.on('exists', (event: { count: number; prevCount: number }) => {
       if (event.count <= event.prevCount) return;
@@ -159,6 +164,17 @@ class ImapInbox {
     return new Uint8Array(message.source);
   }
 
+  /** The folder the server marks as Junk (RFC 6154 \\Junk, or by its usual names), if any. */
+  async junkFolder(): Promise<string | undefined> {
+    const client = await this.connection();
+    try {
+      return (await client.list()).find((folder) => folder.specialUse === '\\Junk')?.path;
+    } catch (error) {
+      this.onError(`IMAP ${this.label()}: cannot list folders: ${describe(error)}`);
+      return undefined;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     const client = this.client;
@@ -180,36 +196,40 @@ export interface MailWorld {
  * mailbox share a login). `onNew` gets the new mail IDLE reported, ready for `Enroller.onNewMail`.
  */
 export function createMailWorld(accounts: readonly MailAccount[], onNew: (mails: MailRef[]) => void, onError: (message: string) => void): MailWorld {
-  // MailRef ids must stay stable for the run: one per (login, UID).
+  // MailRef ids must stay stable for the run: one per (folder connection, UID).
   const ids = new Map<string, number>();
-  const byId = new Map<number, { inbox: ImapInbox; uid: number }>();
-  const inboxes: ImapInbox[] = [];
-  const refOf = (index: number, message: FetchMessageObject): MailRef => {
-    const key = `${index}:${message.uid}`;
+  const byId = new Map<number, { folder: ImapFolder; uid: number }>();
+  const folders: ImapFolder[] = [];
+  const refOf = (folder: ImapFolder, message: FetchMessageObject): MailRef => {
+    const key = `${folders.indexOf(folder)}:${message.uid}`;
     let id = ids.get(key);
     if (id === undefined) {
       id = ids.size + 1;
       ids.set(key, id);
-      byId.set(id, { inbox: inboxes[index]!, uid: message.uid });
+      byId.set(id, { folder, uid: message.uid });
     }
-    return mailRef(id, message);
+    return mailRef(id, folder.folder, message);
   };
-  accounts.forEach((account, index) => {
-    inboxes.push(new ImapInbox(account, (messages) => { onNew(messages.map((m) => refOf(index, m))); }, onError));
-  });
+  const watch = (account: MailAccount, path: string): ImapFolder => {
+    const folder: ImapFolder = new ImapFolder(account, path, (messages) => {
+      onNew(messages.map((m) => refOf(folder, m)));
+    }, onError);
+    folders.push(folder);
+    return folder;
+  };
+  const inboxes = accounts.map((account) => ({ account, inbox: watch(account, 'INBOX') }));
 
   const mailbox: MailboxPort = {
     async recent(since) {
-      const lists = await Promise.all(inboxes.map(async (inbox, index) => (await inbox.recent(since)).map((m) => refOf(index, m))));
+      const lists = await Promise.all(folders.map(async (folder) => (await folder.recent(since)).map((m) => refOf(folder, m))));
       return lists.flat();
     },
     raw(mail) {
       const where = byId.get(mail.id);
       if (!where) return Promise.reject(new PortError('transient', `no mail ${mail.id} in this run`));
-      return where.inbox.raw(where.uid);
+      return where.folder.raw(where.uid);
     },
   };
-
   const reply: ReplyPort = {
     async send(request) {
       const account = accounts.find((a) => a.addresses.some((address) => address.toLowerCase() === request.expectFrom.toLowerCase()));
@@ -249,10 +269,14 @@ export function createMailWorld(accounts: readonly MailAccount[], onNew: (mails:
     mailbox,
     reply,
     async start() {
-      await Promise.all(inboxes.map((inbox) => inbox.connection()));
+      await Promise.all(inboxes.map(({ inbox }) => inbox.connection()));
+      for (const { account, inbox } of inboxes) {
+        const junk = await inbox.junkFolder();
+        if (junk !== undefined) await watch(account, junk).connection();
+      }
     },
     async stop() {
-      await Promise.all(inboxes.map((inbox) => inbox.stop()));
+      await Promise.all(folders.map((folder) => folder.stop()));
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { offerPkcs12 } from '../certificates/download';
 import { assessInstalled } from '../certificates/usability';
-import { initialRenewal } from '../certificates/renewal';
+import { carriedOver, initialRenewal } from '../certificates/renewal';
 import { base64ToBytes } from '../encoding';
 import { EnrollRequestError, messageOf } from '../errors';
 import type { Flow } from '../flow';
@@ -14,7 +14,7 @@ import { LOCK } from '../lock';
 import { PortError, type InstalledCertificate } from '../ports';
 import { certificateRecord } from '../records';
 import { KEYS, type Enrollment } from '../state';
-import { saveCertificate } from '../store';
+import { loadCertificate, saveCertificate } from '../store';
 
 export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   const { keys, certStore, session, notifier, storage } = flow.deps;
@@ -43,7 +43,9 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   const installedRecord = certificateRecord(e, chainPem, summary, installed, now, await initialRenewal(flow, e.directoryUrl, chainPem, summary));
   // Installed is not usable: NSS decides whether Thunderbird will sign and encrypt with it.
   const record = await flow.locks.run(LOCK.certificate(e.identityId), async () => {
-    const checked = await assessInstalled(flow, installedRecord);
+    // A renewal replaces the old record only now, with the new certificate in place; the user's choices carry over.
+    const previous = await loadCertificate(storage, e.identityId);
+    const checked = await assessInstalled(flow, carriedOver(previous, installedRecord, e, now));
     await saveCertificate(storage, checked);
     return checked;
   });
@@ -51,9 +53,12 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   await offerPkcs12(flow, e, pkcs12);
   const keyNote = e.keepKey ? 'key kept (encrypted) for renewal' : 'pending key removed';
   const done = await flow.transition(e, 'installed', { needsPassphrase: undefined, wakeAt: undefined, encryptedKey: e.keepKey ? e.encryptedKey : undefined, usability: verdict }, `${keyNote}; ${verdict === 'ready' ? 'ready to sign and encrypt' : `not usable yet: ${verdict}`}`);
-  await session.remove([KEYS.passphrase(e.id)]);
-  // Never a plain "installed" for a certificate Thunderbird cannot use.
-  await notifier.notify(verdict === 'ready' ? 'installed' : 'installedUnusable', e.email);
+  // A kept key's passphrase stays for this Thunderbird session only, so a renewal meanwhile needs no question.
+  if (!e.keepKey) await session.remove([KEYS.passphrase(e.id)]);
+  // Never a plain "installed" for a certificate Thunderbird cannot use; a renewal is told as one.
+  if (verdict !== 'ready') await notifier.notify('installedUnusable', e.email);
+  else if (e.renewal !== undefined) await notifier.notify('renewed', e.email, new Date(record.notAfter).toISOString().slice(0, 10));
+  else await notifier.notify('installed', e.email);
   return done;
 }
 
