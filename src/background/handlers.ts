@@ -48,6 +48,8 @@ async function value(ctx: HandlerContext, request: Request): Promise<ResponseVal
         defaults: { keyType: settings.keyType, usage: settings.usage, keepKey: settings.keepKey, askBeforeReplying: settings.askBeforeReplying },
         enrollments: (await enroller.list()).map(enrollmentView),
         certificates: await enroller.certificates(),
+        autoRenew: settings.autoRenew,
+        passphrasesToShow: await enroller.generatedPassphrasesWaiting(),
       };
     }
     case 'caInfo': {
@@ -102,6 +104,12 @@ async function value(ctx: HandlerContext, request: Request): Promise<ResponseVal
       return enroller.recheck(request.identityId);
     case 'setSendDefaults':
       return enroller.setSendDefaults(request.identityId, request.signMail, request.encrypt);
+    case 'setAutoRenew':
+      return enroller.setAutoRenew(request.identityId, request.on);
+    case 'showPassphrase':
+      return { passphrase: await enroller.revealGeneratedPassphrase(request.enrollmentId) };
+    case 'revokeWithKey':
+      return enroller.revokeWithCertificateKey(base64ToBytes(request.pkcs12), request.passphrase, request.reason);
     case 'download': {
       const record = await enroller.certificate(request.identityId);
       if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');

@@ -23,6 +23,10 @@ console.info(`${manifest.name} ${manifest.version}: background started`);
 
 const WAKE_ALARM = 'enroll-wake';
 const RENEWAL_ALARM = 'renewal-check';
+/** At the earliest time a certificate is due or a failed renewal is to be tried again (short-lived certificates cannot wait a day). */
+const RENEWAL_WAKE_ALARM = 'renewal-wake';
+/** Longest timer set for the renewal check: beyond it the alarm alone brings the check (setTimeout overflows past 24.8 days). */
+const MAX_RENEWAL_TIMER_MS = 10 * 60_000;
 
 const local = storageArea(messenger.storage.local);
 const session = storageArea(messenger.storage.session);
@@ -67,6 +71,7 @@ const enroller = new Enroller({
 });
 
 let wakeTimer: ReturnType<typeof setTimeout> | undefined;
+let renewalTimer: ReturnType<typeof setTimeout> | undefined;
 
 const KEEPALIVE_ALARM = 'keepalive';
 let inFlight = 0;
@@ -85,8 +90,41 @@ async function busy<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The renewal check runs, then the next one is planned. */
+async function checkRenewals(): Promise<void> {
+  await ready;
+  try {
+    await busy(() => enroller.checkRenewals());
+  } catch (error) {
+    console.error('[one-click-smime] renewal check failed', error);
+  } finally {
+    await scheduleWake();
+  }
+}
+
+/** The next renewal check: an alarm, and a timer while the page lives when it is near. */
+async function scheduleRenewalCheck(): Promise<void> {
+  const next = await enroller.nextRenewalCheckAt();
+  if (renewalTimer !== undefined) clearTimeout(renewalTimer);
+  renewalTimer = undefined;
+  if (next === undefined) {
+    await alarms().clear(RENEWAL_WAKE_ALARM);
+    return;
+  }
+  const delay = Math.max(0, next - Date.now());
+  if (delay <= MAX_RENEWAL_TIMER_MS) {
+    renewalTimer = setTimeout(() => {
+      void checkRenewals();
+    }, delay);
+  }
+  alarms().create(RENEWAL_WAKE_ALARM, { when: Math.max(next, Date.now() + 1_000) });
+}
+
 /** A timer while the page lives, and an alarm in case Thunderbird suspends it meanwhile. */
 async function scheduleWake(): Promise<void> {
+  await scheduleRenewalCheck().catch((error: unknown) => {
+    console.error('[one-click-smime] renewal check not scheduled', error);
+  });
   const next = await enroller.nextWakeAt();
   if (wakeTimer !== undefined) clearTimeout(wakeTimer);
   wakeTimer = undefined;
@@ -186,7 +224,7 @@ alarms().onAlarm.addListener((alarm) => {
   if (alarm.name === WAKE_ALARM) void tick();
   // A keepalive alarm after a stop means work was cut off: pick it up again.
   if (alarm.name === KEEPALIVE_ALARM && inFlight === 0) context.kick();
-  if (alarm.name === RENEWAL_ALARM) void ready.then(() => enroller.checkRenewals());
+  if (alarm.name === RENEWAL_ALARM || alarm.name === RENEWAL_WAKE_ALARM) void checkRenewals();
 });
 
 messenger.runtime.onMessage.addListener((message: unknown) => {

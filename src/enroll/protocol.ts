@@ -5,6 +5,8 @@
  */
 import type { CaInfo, KeyType, RevocationReason, Usage } from './ports';
 import type { CertificateRecord, Enrollment } from './state';
+import type { RevokedByKey } from './certificates/revocation';
+import type { AutoRenewPolicy } from './settings';
 
 /** Marks our messages, so the background ignores anything else sent on runtime messaging. */
 export const PROTOCOL = 'one-click-smime/1';
@@ -36,6 +38,10 @@ export interface PopupState {
   readonly defaults: { readonly keyType: KeyType; readonly usage: Usage; readonly keepKey: boolean; readonly askBeforeReplying: boolean };
   readonly enrollments: readonly EnrollmentView[];
   readonly certificates: readonly CertificateRecord[];
+  /** The administrator's unattended-renewal policy (`user`: each identity's checkbox decides). */
+  readonly autoRenew: AutoRenewPolicy;
+  /** Enrollments (unattended renewals) whose generated passphrase waits to be shown once. */
+  readonly passphrasesToShow: readonly string[];
 }
 
 export type Request =
@@ -65,7 +71,13 @@ export type Request =
   | { readonly type: 'trustRoot'; readonly identityId: string; readonly sha256Fingerprint: string }
   | { readonly type: 'declineRoot'; readonly identityId: string }
   | { readonly type: 'recheck'; readonly identityId: string }
-  | { readonly type: 'setSendDefaults'; readonly identityId: string; readonly signMail: boolean; readonly encrypt: boolean };
+  | { readonly type: 'setSendDefaults'; readonly identityId: string; readonly signMail: boolean; readonly encrypt: boolean }
+  /** The user's per-identity choice: renew by itself when due. */
+  | { readonly type: 'setAutoRenew'; readonly identityId: string; readonly on: boolean }
+  /** The passphrase an unattended renewal generated: handed out once, then gone. */
+  | { readonly type: 'showPassphrase'; readonly enrollmentId: string }
+  /** Revocation signed by the certificate's own key, out of a `.p12` (base64) the user picked. */
+  | { readonly type: 'revokeWithKey'; readonly pkcs12: string; readonly passphrase: string; readonly reason: RevocationReason };
 
 export type RequestType = Request['type'];
 
@@ -87,6 +99,9 @@ export interface ResponseValues {
   readonly declineRoot: CertificateRecord;
   readonly recheck: CertificateRecord;
   readonly setSendDefaults: CertificateRecord;
+  readonly setAutoRenew: CertificateRecord;
+  readonly showPassphrase: { readonly passphrase: string };
+  readonly revokeWithKey: RevokedByKey;
 }
 
 export interface ErrorValue {
@@ -106,6 +121,7 @@ export interface Envelope<T extends Request = Request> {
 const REQUEST_TYPES: readonly RequestType[] = [
   'getState', 'caInfo', 'start', 'approveReply', 'declineReply', 'cancel', 'dismiss', 'providePassphrase',
   'manualResponse', 'manualSent', 'renew', 'revoke', 'download', 'trustRoot', 'declineRoot', 'recheck', 'setSendDefaults',
+  'setAutoRenew', 'showPassphrase', 'revokeWithKey',
 ];
 
 /** True for a message of ours; anything else is left to other listeners (docs/ADDON.md, "Thunderbird facts"). */

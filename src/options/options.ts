@@ -98,6 +98,8 @@ function read(): Record<keyof Settings, unknown> {
     trustedMailRoots: lines(area('trusted-mail-roots').value),
     signByDefault: input('sign-by-default').checked,
     encryptByDefault: input('encrypt-by-default').checked,
+    // Not the user's to set here: the administrator's policy, else each identity's checkbox in the popup.
+    autoRenew: 'user',
   };
 }
 

@@ -12,6 +12,7 @@ import { isTerminal, type CertificateRecord } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
 import { nonConformantMail } from './nonconformant-view';
 import { installedStepKey, usabilityView, type UsabilityView } from './usability-view';
+import { renderPassphraseNeeded, renderRenewal, wireRenewal } from './renewal-panel';
 
 const REVOCATION_REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
 
@@ -196,7 +197,9 @@ function renderEnrollment(e: EnrollmentView | undefined): void {
     text('consent-subject', t('popupConsentSubject', pending.subject));
     text('consent-authenticity', t('popupConsentAuthenticity', pending.authenticity));
   }
-  show('passphrase-needed', e.step === 'installing' && e.needsPassphrase === true);
+  // At install after a restart, or before ordering for a renewal with the kept key.
+  show('passphrase-needed', (e.step === 'installing' || e.step === 'new') && e.needsPassphrase === true);
+  renderPassphraseNeeded(e);
   show('manual', e.step === 'awaiting-mail');
   // A challenge the CA did not mark or sign: not answered; say what is missing, offer the manual path.
   const odd = e.step === 'awaiting-mail' ? nonConformantMail(e.refusals) : undefined;
@@ -290,6 +293,7 @@ function render(): void {
   renderStartForm(identityId, enrollment);
   renderEnrollment(enrollment);
   renderCertificate(certificateOf(identityId), enrollment);
+  renderRenewal(state, certificateOf(identityId));
 }
 
 async function refresh(): Promise<void> {
@@ -329,6 +333,7 @@ function enrollmentId(): string {
 }
 
 function wire(): void {
+  wireRenewal({ send, act, selectedIdentityId, showGeneratedPassphrase, inputError: (message) => new InputError(message) }, REVOCATION_REASONS);
   el('identity-select').addEventListener('change', render);
   el('generate-passphrase').addEventListener('change', render);
   el('open-options').addEventListener('click', () => {

@@ -27,7 +27,7 @@ import {
   type Order,
   type Problem,
 } from '../../acme/index';
-import { certificateDer } from '../../pkcs12/index';
+import { certificateDer, importPkcs8 } from '../../pkcs12/index';
 import { PortError, type AccountRequest, type AcmePort, type AuthorizationInfo, type CaInfo, type OrderInfo, type ProblemInfo, type RenewalWindow, type RevocationReason } from '../ports';
 
 export interface StoredAccount {
@@ -199,6 +199,13 @@ export function createAcmeAdapter(options: AcmeAdapterOptions): AcmePort {
     revoke: (directoryUrl, der, reason: RevocationReason) =>
       call(async () => {
         await (await withAccount(directoryUrl)).revoke(der, reason);
+      }),
+    revokeWithCertificateKey: (directoryUrl, der, pkcs8, reason: RevocationReason) =>
+      call(async () => {
+        // A client of its own, signing with the certificate's key (`jwk`), never the account's.
+        // importPkcs8 wipes what it reads: a copy, so the caller's wipe stays its own.
+        const key = await signingKeyFromPair(await importPkcs8(Uint8Array.from(pkcs8), options.crypto, { extractable: false }), options.crypto);
+        await new AcmeClient({ directoryUrl, fetch: options.fetch, crypto: options.crypto, accountKey: key }).revoke(der, reason, { by: 'certificateKey', key });
       }),
     renewalInfo: (directoryUrl, pem): Promise<RenewalWindow | undefined> =>
       call(async () => {

@@ -13,12 +13,14 @@ import {
   buildPkcs12,
   certificateDer,
   createCsr,
+  decryptKeyPair,
   decryptPrivateKey,
   encryptPrivateKey,
   generateKey,
   generatePassphrase,
   inspectCertificate,
   isAtLeastDefaultProtection,
+  parsePkcs12,
   pemDecodeAll,
   readPkcs12Protection,
 } from '../../pkcs12/index';
@@ -56,6 +58,29 @@ export function createKeysAdapter(options: KeysAdapterOptions): KeyPort {
       const csrDer = await createCsr({ keys, emails: [email], usage }, crypto);
       const encryptedKey = await encryptPrivateKey(keys.privateKey, passphrase, crypto, iterations);
       return { csrDer, encryptedKey };
+    },
+
+    async csrForKey(encryptedKey, passphrase, email, usage) {
+      let keys: CryptoKeyPair;
+      try {
+        keys = await decryptKeyPair(encryptedKey, passphrase, crypto);
+      } catch (error) {
+        if (error instanceof WrongPassphraseError) throw new PortError('wrongPassphrase', error.message, { cause: error });
+        throw error;
+      }
+      return createCsr({ keys, emails: [email], usage }, crypto);
+    },
+
+    async openPkcs12(pkcs12, passphrase) {
+      try {
+        const parsed = await parsePkcs12(pkcs12, passphrase, crypto);
+        // parsePkcs12 has matched the key to its certificate; the caller wipes the PKCS#8.
+        const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', parsed.privateKey));
+        return { certificateDer: parsed.certificate, pkcs8 };
+      } catch (error) {
+        if (error instanceof WrongPassphraseError) throw new PortError('wrongPassphrase', error.message, { cause: error });
+        throw new PortError('fatal', error instanceof Error ? error.message : String(error), { cause: error });
+      }
     },
 
     async buildPkcs12(encryptedKey, passphrase, chainPem, friendlyName) {

@@ -12,6 +12,7 @@ import { finalize } from './finalize';
 import { install } from './install';
 import { createOrder, fetchAuthorization } from './order';
 import { replyingAfterRestart } from './reply';
+import { awaitKeyPassphrase } from './same-key';
 import { pollAuthorization, postAfterReply } from './validate';
 
 /** Runs an enrollment as far as it can go now; a failure goes through the failure policy. */
@@ -36,7 +37,8 @@ async function step(flow: Flow, e: Enrollment): Promise<Enrollment> {
   if (e.wakeAt !== undefined && e.wakeAt > flow.now() && e.step !== 'awaiting-mail') return e;
   switch (e.step) {
     case 'new':
-      return ensureAccount(flow, e);
+      // A renewal with the kept key has no CSR until its passphrase is known.
+      return e.csr === undefined ? awaitKeyPassphrase(flow, e) : ensureAccount(flow, e);
     case 'account':
       return createOrder(flow, e);
     case 'ordered':
