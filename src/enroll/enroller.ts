@@ -34,8 +34,8 @@ import type { KeyType, MailRef, RevocationReason, Usage } from './ports';
 import { SCAN_MARGIN_MS, dueAt } from './schedule';
 import { KEYS, SCHEMA_VERSION, isTerminal, type CertificateRecord, type Enrollment } from './state';
 import { run } from './steps/run';
-import { declineReply, sentElsewhere, sendReply } from './steps/reply';
 import { csrForKeptKey, provideKeyPassphrase } from './steps/same-key';
+import { declineReply, sentElsewhere, sendReply } from './steps/reply';
 import { listCertificates, listEnrollments, loadCertificate } from './store';
 
 export type { EnrollerDeps } from './deps';
@@ -50,7 +50,6 @@ export interface StartRequest {
   readonly termsAgreed: boolean;
   readonly keepKey?: boolean;
   readonly replaces?: string;
-}
   /** A renewal: who started it. */
   readonly renewal?: 'user' | 'auto';
   /**
@@ -58,6 +57,7 @@ export interface StartRequest {
    * is that key's, and without it the enrollment waits for it before ordering.
    */
   readonly keptKey?: string;
+}
 
 export interface Started {
   readonly enrollment: Enrollment;
@@ -211,10 +211,10 @@ export class Enroller {
   providePassphrase(id: string, passphrase: string): Promise<Enrollment> {
     return this.flow.withEnrollment(id, async () => {
       const e = await this.flow.load(id);
+      if (e.step === 'new' && e.csr === undefined) return run(this.flow, await provideKeyPassphrase(this.flow, e, passphrase));
       if (e.step !== 'installing') throw new EnrollRequestError('wrongStep', 'This enrollment does not need a passphrase now.');
       await this.deps.session.set({ [KEYS.passphrase(id)]: passphrase });
       return run(this.flow, e);
-      if (e.step === 'new' && e.csr === undefined) return run(this.flow, await provideKeyPassphrase(this.flow, e, passphrase));
     });
   }
 
@@ -233,10 +233,10 @@ export class Enroller {
       const e = await this.flow.load(id);
       if (!isTerminal(e.step)) throw new EnrollRequestError('wrongStep', 'Cancel the enrollment before removing it.');
       await this.deps.storage.remove([KEYS.enrollment(id)]);
+      await this.deps.session.remove([KEYS.generatedPassphrase(id)]);
     });
   }
 
-      await this.deps.session.remove([KEYS.generatedPassphrase(id)]);
   /** Manual mode: the response for a challenge mail that arrived in another mail client. */
   manualResponse(id: string, subject: string): Promise<string> {
     return this.flow.withEnrollment(id, async () => {
@@ -298,9 +298,6 @@ export class Enroller {
     });
   }
 
-  /** The user's consent to trust, for e-mail, the root shown with this fingerprint; then checked again. */
-  trustRoot(identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
-    return trustRoot(this.flow, identityId, sha256Fingerprint);
   /**
    * An unattended renewal. A new key's passphrase is generated and kept in storage.session only
    * until the popup has shown it once (`revealGeneratedPassphrase`): the `.p12` offered after
@@ -334,6 +331,9 @@ export class Enroller {
     return setAutoRenew(this.flow, identityId, on);
   }
 
+  /** The user's consent to trust, for e-mail, the root shown with this fingerprint; then checked again. */
+  trustRoot(identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
+    return trustRoot(this.flow, identityId, sha256Fingerprint);
   }
 
   /** The user declined to trust the root: the certificate stays installed but unusable, and says so. */

@@ -138,10 +138,10 @@ export interface AcmePort {
   /** The PEM chain, end-entity first (RFC 8555 §7.4.2). */
   downloadCertificate(directoryUrl: string, certificateUrl: string): Promise<string>;
   revoke(directoryUrl: string, certificateDer: Uint8Array, reason: RevocationReason): Promise<void>;
-  /** RFC 9773; undefined when the CA does not offer ARI. */
-  renewalInfo(directoryUrl: string, certificatePem: string): Promise<RenewalWindow | undefined>;
   /** RFC 8555 §7.6 signed by the certificate's own key (JWS with `jwk`), `pkcs8` its unencrypted PrivateKeyInfo. */
   revokeWithCertificateKey(directoryUrl: string, certificateDer: Uint8Array, pkcs8: Uint8Array, reason: RevocationReason): Promise<void>;
+  /** RFC 9773; undefined when the CA does not offer ARI. */
+  renewalInfo(directoryUrl: string, certificatePem: string): Promise<RenewalWindow | undefined>;
   /** RFC 9773 §4.1 certificate identifier, for the `replaces` field of a renewal order. */
   certificateId(certificatePem: string): Promise<string | undefined>;
 }
@@ -244,13 +244,6 @@ export interface CertificateSummary {
 /** src/pkcs12: the key never leaves this port unencrypted except into a PKCS#12. */
 export interface KeyPort {
   generate(email: string, keyType: KeyType, usage: Usage, passphrase: string): Promise<GeneratedKey>;
-  /** Throws PortError('wrongPassphrase') when the passphrase does not open the key. */
-  buildPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<Uint8Array>;
-  /** For CertStorePort.importPkcs12 only, under a one-time random secret: never store or offer it. Throws like buildPkcs12. */
-  buildImportPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<{ readonly pkcs12: Uint8Array; readonly secret: string }>;
-  /** A PKCS#12 made elsewhere (Thunderbird's export) is protected at least as buildPkcs12's is; read without the passphrase. */
-  isStrongPkcs12(pkcs12: Uint8Array): boolean;
-  inspect(chainPem: string): Promise<CertificateSummary>;
   /** A new CSR for a kept key (renewal with the same key). Throws PortError('wrongPassphrase') when the passphrase does not open it. */
   csrForKey(encryptedKey: Uint8Array, passphrase: string, email: string, usage: Usage): Promise<Uint8Array>;
   /**
@@ -258,6 +251,13 @@ export interface KeyPort {
    * that key; the caller wipes it). Throws PortError('wrongPassphrase'), or PortError('fatal') for a damaged file.
    */
   openPkcs12(pkcs12: Uint8Array, passphrase: string): Promise<{ readonly certificateDer: Uint8Array; readonly pkcs8: Uint8Array }>;
+  /** Throws PortError('wrongPassphrase') when the passphrase does not open the key. */
+  buildPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<Uint8Array>;
+  /** For CertStorePort.importPkcs12 only, under a one-time random secret: never store or offer it. Throws like buildPkcs12. */
+  buildImportPkcs12(encryptedKey: Uint8Array, passphrase: string, chainPem: string, friendlyName: string): Promise<{ readonly pkcs12: Uint8Array; readonly secret: string }>;
+  /** A PKCS#12 made elsewhere (Thunderbird's export) is protected at least as buildPkcs12's is; read without the passphrase. */
+  isStrongPkcs12(pkcs12: Uint8Array): boolean;
+  inspect(chainPem: string): Promise<CertificateSummary>;
   /** DER of the end-entity certificate. */
   leafDer(chainPem: string): Uint8Array;
   generatePassphrase(): string;

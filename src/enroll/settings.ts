@@ -32,16 +32,16 @@ export interface Settings {
   readonly signByDefault: boolean;
   /** Once the certificate verifies: require encryption by default (Thunderbird's "enable encryption by default"). */
   readonly encryptByDefault: boolean;
-}
   /**
    * Unattended renewal: `user` lets each identity's choice decide (on unless turned off in the
    * popup); `on` / `off` is an administrator forcing it. Read from managed storage only.
    */
   readonly autoRenew: AutoRenewPolicy;
+}
 
-/** The local sandbox of `npm run sandbox` (its default ports); a preset in the options page. */
 export type AutoRenewPolicy = 'on' | 'off' | 'user';
 
+/** The local sandbox of `npm run sandbox` (its default ports); a preset in the options page. */
 export const SANDBOX_DIRECTORY_URL = 'https://127.0.0.1:14000/directory';
 /** The sandbox's DNS-over-HTTPS endpoint, which serves the sandbox CA's DKIM keys. */
 export const SANDBOX_DOH_URL = 'https://127.0.0.1:14001/dns-query';
@@ -66,8 +66,8 @@ export const DEFAULT_SETTINGS: Settings = {
   trustedMailRoots: [],
   signByDefault: true,
   encryptByDefault: false,
-};
   autoRenew: 'user',
+};
 
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as readonly (keyof Settings)[];
 
@@ -123,8 +123,8 @@ export function validSettings(input: unknown): Partial<Settings> {
   }
   bool('signByDefault');
   bool('encryptByDefault');
-  return out;
   str('autoRenew', (v) => v === 'on' || v === 'off' || v === 'user');
+  return out;
 }
 
 /**

@@ -139,13 +139,13 @@ export interface Enrollment {
   readonly attempts: number;
   /** RFC 9773 `replaces`: the certificate this enrollment renews. */
   readonly replaces?: string;
-  readonly accountUrl?: string;
-  readonly orderUrl?: string;
-  readonly finalizeUrl?: string;
   /** A renewal of the identity's certificate: started by the user, or by itself (unattended). */
   readonly renewal?: 'user' | 'auto';
   /** The renewal reuses the kept key: `encryptedKey` is the old one, and the CSR is made once its passphrase is known. */
   readonly sameKey?: boolean;
+  readonly accountUrl?: string;
+  readonly orderUrl?: string;
+  readonly finalizeUrl?: string;
   readonly authorizationUrl?: string;
   readonly challengeUrl?: string;
   readonly challengeFrom?: string;
@@ -209,19 +209,6 @@ export interface CertificateRecord {
   readonly usability?: Usability;
   /** The identity's defaults this add-on set once the certificate verified. */
   readonly sendDefaults?: { readonly signMail: boolean; readonly encrypt: boolean };
-}
-
-/** storage.local keys: one entry per enrollment and per certificate, so concurrent flows never overwrite each other. */
-export const KEYS = {
-  schema: 'schemaVersion',
-  settings: 'settings',
-  enrollment: (id: string) => `enrollment:${id}`,
-  certificate: (identityId: string) => `certificate:${identityId}`,
-  /** storage.session */
-  passphrase: (enrollmentId: string) => `passphrase:${enrollmentId}`,
-} as const;
-
-export const ENROLLMENT_PREFIX = 'enrollment:';
   /** The user's choice for this identity: renew by itself when due (absent: on). An administrator may force it (`autoRenew`). */
   readonly autoRenew?: boolean;
   /** Whether the user agreed to the CA's terms when this certificate's account was made: what an unattended renewal sends. */
@@ -244,6 +231,19 @@ export interface RenewalAttempt {
   readonly warnedAt?: number;
   /** Why the last one failed, in English (the enrollment's error). */
   readonly lastError?: string;
-export const CERTIFICATE_PREFIX = 'certificate:';
+}
+
+/** storage.local keys: one entry per enrollment and per certificate, so concurrent flows never overwrite each other. */
+export const KEYS = {
+  schema: 'schemaVersion',
+  settings: 'settings',
+  enrollment: (id: string) => `enrollment:${id}`,
+  certificate: (identityId: string) => `certificate:${identityId}`,
+  /** storage.session */
+  passphrase: (enrollmentId: string) => `passphrase:${enrollmentId}`,
   /** storage.session: the passphrase an unattended renewal made, until the popup has shown it once. */
   generatedPassphrase: (enrollmentId: string) => `generated:${enrollmentId}`,
+} as const;
+
+export const ENROLLMENT_PREFIX = 'enrollment:';
+export const CERTIFICATE_PREFIX = 'certificate:';
