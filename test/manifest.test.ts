@@ -91,7 +91,7 @@ describe('popup, options and Experiment contracts', () => {
     const implemented = [...readFileSync('experiments/smimeStore/implementation.js', 'utf8').matchAll(/^ {8}async (\w+)\(/gm)].map((m) => m[1]).sort();
     expect(implemented).toEqual(declared);
     expect(declared).toEqual([
-      'addCaCertificates', 'clearIdentityCertificates', 'findIssuerCandidates', 'getIdentityCertificates', 'importPkcs12',
+      'addCaCertificates', 'clearIdentityCertificates', 'exportPkcs12', 'findIssuerCandidates', 'getIdentityCertificates', 'importPkcs12',
       'setIdentityCertificates', 'setIdentitySendDefaults', 'trustRootForEmail', 'verifyCertificate',
     ]);
   });

@@ -254,6 +254,31 @@ var smimeStore = class extends ExtensionAPI {
           }
         },
 
+        async exportPkcs12(dbKey, passphrase) {
+          let file = null;
+          try {
+            const cert = certDb().findCertByDBKey(dbKey);
+            if (!cert) throw new ExtensionError('The certificate is not in Thunderbird\'s certificate store');
+            // exportPKCS12File writes a file only: a unique 0600 temp file, read back and always deleted.
+            file = Services.dirsvc.get('TmpD', Ci.nsIFile);
+            file.append('one-click-smime-export.p12');
+            file.createUnique(Ci.nsIFile.NORMAL_FILE_TYPE, 0o600);
+            const status = certDb().exportPKCS12File(file, [cert], passphrase);
+            if (status !== 0) throw new ExtensionError(`PKCS#12 export failed with status ${status}`);
+            const bytes = await IOUtils.read(file.path);
+            return ChromeUtils.base64URLEncode(bytes, { pad: false });
+          } catch (error) {
+            rethrow('PKCS#12 export failed', error);
+          } finally {
+            try {
+              if (file && file.exists()) file.remove(false);
+            } catch {
+              // Nothing more can be done here; the file was created 0600 in the profile's temp dir.
+            }
+          }
+          return '';
+        },
+
         async setIdentitySendDefaults(identityId, signMail, encryptionPolicy) {
           try {
             const identity = identityById(identityId);

@@ -20,6 +20,7 @@ import {
 } from '../enroll/ports';
 import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
 import { parseAddressList } from '../messages/index';
+import { base64UrlDecode } from '../shared/encoding';
 import { smimeStore, type RawCertificate, type RawVerification } from './smime-store';
 
 export function storageArea(area: messenger.storage.StorageArea): StoragePort {
@@ -192,6 +193,9 @@ export const certStore: CertStorePort = {
   },
   async trustRootForEmail(der, sha256Fingerprint) {
     await smimeStore().trustRootForEmail(bytesToBase64(der), sha256Fingerprint);
+  },
+  async exportPkcs12(dbKey, passphrase) {
+    return base64UrlDecode(await smimeStore().exportPkcs12(dbKey, passphrase));
   },
   async setSendDefaults(identityId, signMail, encrypt) {
     // Thunderbird's encryption policy: 0 = off by default, 2 = required by default.

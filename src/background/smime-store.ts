@@ -13,6 +13,8 @@ export interface SmimeStoreApi {
   addCaCertificates(derBase64List: string[]): Promise<void>;
   trustRootForEmail(derBase64: string, sha256Fingerprint: string): Promise<void>;
   setIdentitySendDefaults(identityId: string, signMail: boolean, encryptionPolicy: number): Promise<void>;
+  /** base64url of Thunderbird's PKCS#12 export of the certificate (and its key) under the passphrase. */
+  exportPkcs12(dbKey: string, passphrase: string): Promise<string>;
 }
 
 /** A certificate as the Experiment describes it (DER in base64). */

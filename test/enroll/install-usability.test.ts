@@ -69,3 +69,27 @@ describe('install: usable, not just installed', () => {
     expect(world.certStore.sendDefaults).toEqual([['id1', false, true]]);
   });
 });
+
+describe("install: the user's .p12", () => {
+  it("is Thunderbird's export when it is as strong as ours, offered before the step is recorded", async () => {
+    const world = new World();
+    const done = await install(world, world.enroller());
+    expect(done.step).toBe('installed');
+    expect(world.downloads.map((d) => new TextDecoder().decode(d.bytes))).toEqual(['P12[exported DBKEY-alice@example.test]']);
+    expect(done.history.some((h) => h.note?.includes('building the .p12'))).toBe(false);
+  });
+
+  it('is built by the flow after "installed" when the export is weaker, or fails', async () => {
+    for (const result of ['weak', 'fail'] as const) {
+      const world = new World();
+      world.certStore.exportResult = result;
+      const done = await install(world, world.enroller());
+      expect(done.step).toBe('installed');
+      // Never the weaker file: ours, built from the stored key under the passphrase.
+      expect(world.downloads.map((d) => new TextDecoder().decode(d.bytes))).toEqual([`P12[alice@example.test|${done.chainPem!.length}]`]);
+      const notes = done.history.map((h) => h.note ?? '');
+      expect(notes.indexOf('building the .p12 file for download')).toBeGreaterThan(done.history.findIndex((h) => h.step === 'installed') - 1);
+      expect(notes).toContain('.p12 file offered for download');
+    }
+  });
+});

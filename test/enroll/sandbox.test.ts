@@ -37,7 +37,7 @@ afterAll(async () => {
 function harness(user: SandboxUser, settings: Settings) {
   const inbox = new Map<number, InboxMessage>();
   const replies: string[] = [];
-  const installed: { pkcs12: Uint8Array; usage: Usage; identityId: string }[] = [];
+  const installed: { pkcs12: Uint8Array; passphrase: string; usage: Usage; identityId: string }[] = [];
   const accounts = new Map<string, StoredAccount>();
   const accountStore: AccountStore = {
     load: (url) => Promise.resolve(accounts.get(url)),
@@ -66,7 +66,8 @@ function harness(user: SandboxUser, settings: Settings) {
   };
   const storage = new FakeStorage();
   let enrollments = 0;
-  const pkcs12s: Uint8Array[] = [];
+  const pkcs12s: { pkcs12: Uint8Array; passphrase: string }[] = [];
+  const offered: Uint8Array[] = [];
   const acme = createAcmeAdapter({ fetch: fetchSandbox, crypto, accounts: accountStore });
   const enroller = new Enroller({
     acme,
@@ -75,12 +76,12 @@ function harness(user: SandboxUser, settings: Settings) {
     reply,
     keys: createKeysAdapter({ crypto, iterations: 2_000 }),
     certStore: {
-      importPkcs12(pkcs12, _passphrase, email): Promise<InstalledCertificate> {
-        pkcs12s.push(pkcs12);
+      importPkcs12(pkcs12, passphrase, email): Promise<InstalledCertificate> {
+        pkcs12s.push({ pkcs12, passphrase });
         return Promise.resolve({ dbKey: `db-${email}`, name: email });
       },
       setIdentityCertificates(identityId, _cert, usage) {
-        installed.push({ pkcs12: pkcs12s.at(-1)!, usage, identityId });
+        installed.push({ ...pkcs12s.at(-1)!, usage, identityId });
         return Promise.resolve();
       },
       clearIdentityCertificates: () => Promise.resolve(),
@@ -90,7 +91,12 @@ function harness(user: SandboxUser, settings: Settings) {
     session: new FakeStorage(),
     clock: { now: () => Date.now() },
     notifier: { notify: () => Promise.resolve() },
-    downloads: { offer: () => Promise.resolve() },
+    downloads: {
+      offer: (_name, bytes) => {
+        offered.push(bytes);
+        return Promise.resolve();
+      },
+    },
     log: { debug: () => undefined },
     settings: () => Promise.resolve(settings),
     randomId: () => `e-${user.email}-${++enrollments}`,
@@ -109,7 +115,7 @@ function harness(user: SandboxUser, settings: Settings) {
     }
   }
 
-  return { enroller, replies, installed, runUntilDone, storage, acme };
+  return { enroller, replies, installed, offered, runUntilDone, storage, acme };
 }
 
 function settingsFor(overrides: Partial<Settings> = {}): Settings {
@@ -129,8 +135,16 @@ describe('the enrollment flow against the sandbox CA, with the real core', () =>
     expect(h.replies).toHaveLength(1);
     expect(sandbox.repliesReceived().filter((r) => r.from === alice.email).at(-1)).toMatchObject({ verdict: 'valid', dkim: 'pass' });
     expect(h.installed).toHaveLength(1);
-    const p12 = await parsePkcs12(h.installed[0]!.pkcs12, PASS, crypto);
+    // Into the store under a one-time secret (never the user's passphrase, never stored) …
+    const imported = h.installed[0]!;
+    expect(imported.passphrase).not.toBe(PASS);
+    expect(imported.passphrase).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(h.storage.snapshots)).not.toContain(imported.passphrase);
+    const p12 = await parsePkcs12(imported.pkcs12, imported.passphrase, crypto);
     expect(p12.chain.length).toBeGreaterThanOrEqual(1);
+    // … and the user's .p12 under their passphrase (here built by the flow: this store has no export).
+    expect(h.offered).toHaveLength(1);
+    expect((await parsePkcs12(h.offered[0]!, PASS, crypto)).chain.length).toBeGreaterThanOrEqual(1);
     const record = await h.enroller.certificate('id1');
     expect(record?.emails).toEqual([alice.email]);
     expect(record?.usage).toBe('both');

@@ -86,6 +86,9 @@ class Store implements CertStorePort {
     this.trusted.push({ der: d, fingerprint });
     return Promise.resolve();
   }
+  exportPkcs12(): Promise<Uint8Array> {
+    return Promise.reject(new Error('not used'));
+  }
   setSendDefaults(identityId: string, sign: boolean, encrypt: boolean): Promise<void> {
     this.sendDefaults.push([identityId, sign, encrypt]);
     return Promise.resolve();

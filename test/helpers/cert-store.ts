@@ -15,7 +15,7 @@ export const UNKNOWN_ISSUER: CertificateVerification = {
   encryption: { ok: false, errorCode: -8179, errorName: 'SEC_ERROR_UNKNOWN_ISSUER', errorMessage: '', chain: [] },
 };
 
-type UsabilityMethods = Pick<CertStorePort, 'verifyCertificate' | 'findIssuerCandidates' | 'addIntermediates' | 'trustRootForEmail' | 'setSendDefaults'>;
+type UsabilityMethods = Pick<CertStorePort, 'verifyCertificate' | 'findIssuerCandidates' | 'addIntermediates' | 'trustRootForEmail' | 'setSendDefaults' | 'exportPkcs12'>;
 
 /** The five methods, answering `verification()` and recording the send defaults set. */
 export function usabilityMethods(verification: () => CertificateVerification = () => VERIFIES, sendDefaults: [string, boolean, boolean][] = []): UsabilityMethods {
@@ -28,5 +28,7 @@ export function usabilityMethods(verification: () => CertificateVerification = (
       sendDefaults.push([identityId, signMail, encrypt]);
       return Promise.resolve();
     },
+    // Thunderbird's export is not available here: the flow falls back to building its own .p12.
+    exportPkcs12: () => Promise.reject(new Error('no export in this fake store')),
   };
 }

@@ -255,6 +255,12 @@ export class OpaqueKeys implements KeyPort {
   buildPkcs12(): Promise<Uint8Array> {
     return Promise.resolve(new Uint8Array([0x30, 0x00]));
   }
+  buildImportPkcs12(): Promise<{ pkcs12: Uint8Array; secret: string }> {
+    return Promise.resolve({ pkcs12: new Uint8Array([0x30, 0x00]), secret: 'one-time secret for tests' });
+  }
+  isStrongPkcs12(): boolean {
+    return false;
+  }
   inspect(): Promise<CertificateSummary> {
     return Promise.resolve({ emails: [], usage: 'both', notBefore: 0, notAfter: 90 * 86_400_000, sha256Fingerprint: 'AA', serialNumber: '01', issuer: 'CN=Test' });
   }
@@ -287,6 +293,7 @@ export class MemoryCertStore implements CertStorePort {
   addIntermediates = this.usability.addIntermediates;
   trustRootForEmail = this.usability.trustRootForEmail;
   setSendDefaults = this.usability.setSendDefaults;
+  exportPkcs12 = this.usability.exportPkcs12;
 }
 
 export interface FlowWorldOptions {

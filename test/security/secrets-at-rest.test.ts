@@ -83,6 +83,16 @@ class WatchedKeys implements KeyPort {
   buildPkcs12(...args: Parameters<KeyPort['buildPkcs12']>): Promise<Uint8Array> {
     return this.inner.buildPkcs12(...args);
   }
+  /** The one-time import file: its secret is also a secret at rest, looked for below. */
+  readonly oneTimeSecrets: string[] = [];
+  async buildImportPkcs12(...args: Parameters<KeyPort['buildImportPkcs12']>): ReturnType<KeyPort['buildImportPkcs12']> {
+    const built = await this.inner.buildImportPkcs12(...args);
+    this.oneTimeSecrets.push(built.secret);
+    return built;
+  }
+  isStrongPkcs12(pkcs12: Uint8Array): boolean {
+    return this.inner.isStrongPkcs12(pkcs12);
+  }
   inspect(chainPem: string): ReturnType<KeyPort['inspect']> {
     return this.inner.inspect(chainPem);
   }
@@ -137,6 +147,7 @@ function secretsIn(run: Run, text: string): string[] {
   const found: string[] = [];
   if (haystack.includes(flat(JSON.stringify(run.passphrase)).slice(1, -1))) found.push('the passphrase');
   for (const { forms } of run.keys.generated) for (const n of forms.needles) if (haystack.includes(n.text)) found.push(n.what);
+  for (const secret of run.keys.oneTimeSecrets) if (haystack.includes(secret)) found.push('the one-time import secret');
   return found;
 }
 
@@ -152,10 +163,12 @@ describe.each([
     run = await enrollment(keyType, keepKey, givePassphrase);
   }, 60_000);
 
-  it('the certificate was issued for the generated key and installed with the passphrase', () => {
+  it('the certificate was issued for the generated key and installed under a one-time secret, not the passphrase', () => {
     expect(run.keys.generated).toHaveLength(1);
     expect(run.world.certStore.imported).toHaveLength(1);
-    expect(run.world.certStore.imported[0]!.passphrase).toBe(run.passphrase);
+    expect(run.keys.oneTimeSecrets).toHaveLength(1);
+    expect(run.world.certStore.imported[0]!.passphrase).toBe(run.keys.oneTimeSecrets[0]);
+    expect(run.world.certStore.imported[0]!.passphrase).not.toBe(run.passphrase);
     expect(run.world.certStore.identities.get(IDENTITY_ID)?.dbKey).toBe(`dbkey-${IDENTITY}`);
   });
 

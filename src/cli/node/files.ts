@@ -62,6 +62,10 @@ export class NoCertStore implements CertStorePort {
   setSendDefaults(_identityId: string, _signMail: boolean, _encrypt: boolean): Promise<void> {
     return Promise.resolve();
   }
+  /** No store to export from: the flow builds the .p12 itself (600 000 iterations) and offers it to FileDownloads. */
+  exportPkcs12(_dbKey: string, _passphrase: string): Promise<Uint8Array> {
+    return Promise.reject(new Error('no certificate store to export from'));
+  }
 }
 
 /**
