@@ -58,7 +58,7 @@ async function makeUsable(tb: Thunderbird): Promise<void> {
   const settled = await usabilitySettled(tb);
   if (settled === 'question') {
     const question = await answerTrustQuestion(tb, 'accept');
-    say(`the popup asks to trust the mailbox root "${question.subject}" (SHA-256 ${question.fingerprint}) for e-mail: accepting`);
+    say(`the popup asks whether to trust the mailbox root for e-mail — ${question.subject}, SHA-256 ${question.sha256}: accepting`);
   }
   const shown = settled === 'question' ? await waitForVerdict(tb, (v) => v !== 'untrusted-root').catch(() => null) : settled;
   say(shown ? `the popup says: ${shown.text} (${shown.verdict})` : 'the popup shows no verdict on whether Thunderbird can use the certificate');
@@ -87,7 +87,7 @@ function checkWithOpenSsl(raw: string, leafPem: string, privateKeyPem: string, m
   } catch (error) {
     throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — decrypt OK, OpenSSL verify: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (!content.includes(text)) throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — verify and decrypt OK, but the text is not what was written: ${JSON.stringify(content.slice(0, 200))}`);
+  if (!content.replace(/\s+/g, ' ').includes(text)) throw new DemoError(`signed+encrypted mail sent by Thunderbird: FAILED — verify and decrypt OK, but the text is not what was written: ${JSON.stringify(content.slice(0, 200))}`);
   return 'OpenSSL verify OK, decrypt OK';
 }
 
@@ -204,7 +204,8 @@ async function main(): Promise<void> {
 
     await makeUsable(tb);
     const subject = `One-Click S/MIME demo ${new Date().toISOString()}`;
-    const text = `Signed and encrypted by Thunderbird with the certificate for ${user.email}.`;
+    // One short line: Thunderbird sends plain text as format=flowed, which wraps long lines.
+    const text = `Signed and encrypted by Thunderbird for ${user.email}.`;
     say(`Thunderbird sends a signed and encrypted mail from ${user.email} to itself (compose window, Sign and Encrypt on, Send)`);
     const outcome = await composeAndSend(tb, { identityKey: IDENTITY_KEY, to: user.email, subject, body: `${text}\n`, sign: true, encrypt: true });
     if (!outcome.sent) {

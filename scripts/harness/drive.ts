@@ -152,7 +152,7 @@ export async function waitForVerdict(tb: Thunderbird, accept: (v: Verdict) => bo
       const el = content.document.querySelector(arguments[0]);
       if (!el || el.closest('[hidden]')) return null;
       const verdict = el.getAttribute('data-verdict');
-      return verdict ? { verdict, text: el.textContent.trim() } : null;
+      return verdict ? { verdict, text: el.textContent.replace(/\\s+/g, ' ').trim() } : null;
     `, [POPUP.usability]).catch(() => null);
     if (last && accept(last.verdict)) return last;
     if (Date.now() > deadline) {
@@ -186,9 +186,12 @@ export async function usabilitySettled(tb: Thunderbird, timeoutMs = 30_000): Pro
 }
 
 export interface TrustQuestion {
+  /** The root's subject line, as the popup shows it. */
   readonly subject: string;
-  /** SHA-256 of the root, as the popup shows it (hex with colons). */
+  /** The root's fingerprint line, as the popup shows it (label and SHA-256 in hex with colons). */
   readonly fingerprint: string;
+  /** The SHA-256 in that line, upper-case hex pairs with colons; '' if there is none. */
+  readonly sha256: string;
 }
 
 /**
@@ -201,12 +204,13 @@ export async function answerTrustQuestion(tb: Thunderbird, answer: 'accept' | 'd
   } catch (error) {
     throw new Error(`the popup never asked whether to trust the mailbox root; it says: ${(await popupVisibleText(tb).catch(() => '?')).slice(0, 800)}`, { cause: error });
   }
-  const shown = await tb.popup<TrustQuestion>(`
-    const text = (s) => (content.document.querySelector(s)?.textContent ?? '').trim();
+  const shown = await tb.popup<{ subject: string; fingerprint: string }>(`
+    const text = (s) => (content.document.querySelector(s)?.textContent ?? '').replace(/\\s+/g, ' ').trim();
     return { subject: text(arguments[0]), fingerprint: text(arguments[1]) };
   `, [POPUP.trustRootSubject, POPUP.trustRootFingerprint]);
   await tb.popupClick(answer === 'accept' ? POPUP.trustAccept : POPUP.trustDecline);
-  return shown;
+  const hex = /[0-9a-f]{2}(?::?[0-9a-f]{2}){31}/i.exec(shown.fingerprint)?.[0].replace(/:/g, '').toUpperCase() ?? '';
+  return { ...shown, sha256: hex.match(/../g)?.join(':') ?? '' };
 }
 
 export interface PopupStart {
