@@ -12,7 +12,6 @@ import {
   type MailRef,
   type Notifier,
   type ReplyPort,
-  type ReplyRequest,
   type StoragePort,
   type StoreCertificate,
   type Usage,
@@ -21,6 +20,7 @@ import {
 import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
 import { parseAddressList } from '../messages/index';
 import { base64UrlDecode } from '../shared/encoding';
+import { composeMismatches, type ComposeView } from '../enroll/mail/read-back';
 import { smimeStore, type RawCertificate, type RawVerification } from './smime-store';
 
 export function storageArea(area: messenger.storage.StorageArea): StoragePort {
@@ -101,44 +101,18 @@ function recipientAddresses(list: messenger.compose.ComposeRecipientList | undef
   });
 }
 
-/** Line ends and the trailing spaces format=flowed may add are not differences. */
-function normalizeBody(text: string | undefined): string {
-  return (text ?? '').replace(/\r\n?/g, '\n').split('\n').map((line) => line.trimEnd()).join('\n').trim();
-}
-
-/**
- * The body must be exactly the armoured response. The one thing allowed after it is the
- * identity's signature, behind the RFC 3676 §4.3 separator ("-- "), which Thunderbird may add:
- * the CA reads only what is between the armour lines, and nothing after the separator can be
- * taken for a second response or a quote.
- */
-export function bodyMatches(actual: string | undefined, expected: string): boolean {
-  const want = normalizeBody(expected);
-  const raw = (actual ?? '').replace(/\r\n?/g, '\n');
-  const got = normalizeBody(raw);
-  if (got === want) return true;
-  const separator = raw.search(/^-- $/m);
-  if (separator < 0) return false;
-  const signature = raw.slice(separator);
-  return normalizeBody(raw.slice(0, separator)) === want && !/ACME RESPONSE|^>/m.test(signature);
-}
-
-/** What the compose window shows that differs from what the flow decided to send. */
-export function composeMismatches(details: messenger.compose.ComposeDetails, request: ReplyRequest): string[] {
-  const out: string[] = [];
-  if (details.identityId !== request.identityId) out.push('identity');
-  if (details.from !== undefined && typeof details.from === 'string') {
-    const from = recipientAddresses(details.from);
-    if (from.length !== 1 || from[0] !== request.expectFrom.toLowerCase()) out.push('from');
-  }
-  const to = recipientAddresses(details.to);
-  if (to.length !== 1 || to[0] !== request.expectTo.toLowerCase()) out.push('to');
-  if (recipientAddresses(details.cc).length > 0) out.push('cc');
-  if (recipientAddresses(details.bcc).length > 0) out.push('bcc');
-  if ((details.subject ?? '').trim() !== request.expectSubject) out.push('subject');
-  if (details.isPlainText !== true) out.push('format');
-  if (!bodyMatches(details.plainTextBody, request.body)) out.push('body');
-  return out;
+/** Translates Thunderbird's compose details for the read-back rule (src/enroll/mail/read-back.ts). */
+export function composeView(details: messenger.compose.ComposeDetails): ComposeView {
+  return {
+    identityId: details.identityId,
+    ...(typeof details.from === 'string' ? { from: recipientAddresses(details.from) } : {}),
+    to: recipientAddresses(details.to),
+    cc: recipientAddresses(details.cc),
+    bcc: recipientAddresses(details.bcc),
+    subject: details.subject ?? '',
+    isPlainText: details.isPlainText === true,
+    plainTextBody: details.plainTextBody,
+  };
 }
 
 /** Reply in place (In-Reply-To, References, Re: set by Thunderbird), read back, then send. */
@@ -153,7 +127,7 @@ export const reply: ReplyPort = {
       });
       tabId = tab.id;
       if (tabId === undefined) throw new Error('the compose window has no tab id');
-      const mismatch = composeMismatches(await messenger.compose.getComposeDetails(tabId), request);
+      const mismatch = composeMismatches(composeView(await messenger.compose.getComposeDetails(tabId)), request);
       if (mismatch.length > 0) {
         await messenger.tabs.remove(tabId);
         return { sent: false, mismatch };

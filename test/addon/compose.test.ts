@@ -1,7 +1,13 @@
 /** The read-back check before a reply is sent: anything unexpected keeps it unsent. */
 import { describe, expect, it } from 'vitest';
-import { composeMismatches } from '../../src/background/messenger-ports';
+import { composeView } from '../../src/background/messenger-ports';
+import { composeMismatches as mismatches } from '../../src/enroll/mail/read-back';
 import type { ReplyRequest } from '../../src/enroll/ports';
+
+/** The glue's translation of the compose window, then the rule (src/enroll/mail/read-back.ts). */
+function composeMismatches(details: messenger.compose.ComposeDetails, request: ReplyRequest): string[] {
+  return mismatches(composeView(details), request);
+}
 
 const request: ReplyRequest = {
   mail: { id: 1, headerMessageId: '<c@ca.test>', subject: 'ACME: abc', author: 'acme@ca.test', date: 0 },
