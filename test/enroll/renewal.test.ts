@@ -220,13 +220,15 @@ describe('unattended renewal', () => {
 });
 
 describe('renewal with the kept key', () => {
-  it('same key: the kept key signs the renewal CSR, unattended while the session has its passphrase', async () => {
+  it('same key: the kept key signs the renewal CSR, once its passphrase is given (it is not kept after installation)', async () => {
     const world = new World();
     const enroller = await installed(world, true);
     const first = (await enroller.list())[0]!;
+    expect(world.session.data).toEqual({});
     await whenDue(world, enroller);
     const [renewal] = renewals(await enroller.list());
-    expect(renewal).toMatchObject({ sameKey: true, keepKey: true, encryptedKey: first.encryptedKey });
+    expect(renewal).toMatchObject({ sameKey: true, keepKey: true, encryptedKey: first.encryptedKey, step: 'new', needsPassphrase: true });
+    await enroller.providePassphrase(renewal!.id, PASS);
     await answerRenewal(world, enroller);
     expect((await enroller.list()).find((e) => e.id === renewal!.id)?.step).toBe('installed');
     // One key made in all; both CSRs carry it.
@@ -234,9 +236,20 @@ describe('renewal with the kept key', () => {
     expect(world.acme.finalizedCsrs).toHaveLength(2);
     expect(world.acme.finalizedCsrs[1]).toBe(world.acme.finalizedCsrs[0]);
     expect((await record(enroller)).renewedFrom?.sameKey).toBe(true);
-    // No passphrase was generated: the kept key's own protects the .p12.
+    // No passphrase was generated, and the kept key's own is gone from the session again.
     expect(await enroller.generatedPassphrasesWaiting()).toEqual([]);
-    expect(world.session.data[KEYS.passphrase(renewal!.id)]).toBe(PASS);
+    expect(world.session.data).toEqual({});
+  });
+
+  it('renews unattended with the kept key when the session still has its passphrase', async () => {
+    const world = new World();
+    const enroller = await installed(world, true);
+    const first = (await enroller.list())[0]!;
+    await world.session.set({ [KEYS.passphrase(first.id)]: PASS });
+    await whenDue(world, enroller);
+    await answerRenewal(world, enroller);
+    expect(world.acme.finalizedCsrs[1]).toBe(world.acme.finalizedCsrs[0]);
+    expect(world.notices.map((n) => n.kind)).toEqual(['installed', 'renewed']);
   });
 
   it('after a restart (no passphrase in the session) the renewal waits for it before ordering, then goes on', async () => {
@@ -261,7 +274,11 @@ describe('renewal with the kept key', () => {
   it('renewing by hand with the kept key reuses it too', async () => {
     const world = new World();
     const enroller = await installed(world, true);
-    const { enrollment, generatedPassphrase } = await enroller.renew('id1', undefined, true);
+    // Without the passphrase it waits for it (the popup asks); with it, the CSR is made at once.
+    const waiting = await enroller.renew('id1', undefined, true);
+    expect(waiting.enrollment).toMatchObject({ sameKey: true });
+    await enroller.cancel(waiting.enrollment.id);
+    const { enrollment, generatedPassphrase } = await enroller.renew('id1', PASS, true);
     expect(generatedPassphrase).toBeUndefined();
     expect(enrollment.sameKey).toBe(true);
     await enroller.advance(enrollment.id);
@@ -309,14 +326,13 @@ describe('revocation by certificate key', () => {
 });
 
 describe('the session keeps no more than it must', () => {
-  it('a kept key\'s passphrase stays in the session only; without a kept key it is removed at install', async () => {
-    const kept = new World();
-    const a = await installed(kept, true);
-    const id = (await a.list())[0]!.id;
-    expect(kept.session.data[KEYS.passphrase(id)]).toBe(PASS);
-    for (const snapshot of kept.storage.snapshots) expect(JSON.stringify(snapshot)).not.toContain(PASS);
-    const fresh = new World();
-    await installed(fresh);
-    expect(fresh.session.data).toEqual({});
+  it('the passphrase is removed at install, key kept or not; the kept key only encrypted', async () => {
+    for (const keep of [true, false]) {
+      const world = new World();
+      const enroller = await installed(world, keep);
+      expect(world.session.data).toEqual({});
+      expect((await enroller.list())[0]!.encryptedKey !== undefined).toBe(keep);
+      for (const snapshot of world.storage.snapshots) expect(JSON.stringify(snapshot)).not.toContain(PASS);
+    }
   });
 });

@@ -79,6 +79,7 @@ function faulty(inner: AcmePort, random: () => number, rate: number, log: string
     finalize: wrap('finalize', (d, u, c) => inner.finalize(d, u, c)),
     downloadCertificate: wrap('downloadCertificate', (d, u) => inner.downloadCertificate(d, u)),
     revoke: wrap('revoke', (d, c, r) => inner.revoke(d, c, r)),
+    revokeWithCertificateKey: wrap('revokeWithCertificateKey', (d, c, k, r) => inner.revokeWithCertificateKey(d, c, k, r)),
     renewalInfo: wrap('renewalInfo', (d, p) => inner.renewalInfo(d, p)),
     certificateId: wrap('certificateId', (p) => inner.certificateId(p)),
   };

@@ -218,6 +218,9 @@ export class MemoryAcme implements AcmePort {
   revoke(): Promise<void> {
     return Promise.resolve();
   }
+  revokeWithCertificateKey(): Promise<void> {
+    return Promise.resolve();
+  }
   renewalInfo(): Promise<undefined> {
     return Promise.resolve(undefined);
   }
@@ -254,6 +257,12 @@ export class OpaqueKeys implements KeyPort {
   }
   buildPkcs12(): Promise<Uint8Array> {
     return Promise.resolve(new Uint8Array([0x30, 0x00]));
+  }
+  csrForKey(_key: Uint8Array, _passphrase: string, email: string): Promise<Uint8Array> {
+    return Promise.resolve(new TextEncoder().encode(`CSR ${email}`));
+  }
+  openPkcs12(): Promise<{ certificateDer: Uint8Array; pkcs8: Uint8Array }> {
+    return Promise.reject(new Error('OpaqueKeys reads no .p12'));
   }
   buildImportPkcs12(): Promise<{ pkcs12: Uint8Array; secret: string }> {
     return Promise.resolve({ pkcs12: new Uint8Array([0x30, 0x00]), secret: 'one-time secret for tests' });

@@ -83,6 +83,12 @@ class WatchedKeys implements KeyPort {
   buildPkcs12(...args: Parameters<KeyPort['buildPkcs12']>): Promise<Uint8Array> {
     return this.inner.buildPkcs12(...args);
   }
+  csrForKey(...args: Parameters<KeyPort['csrForKey']>): Promise<Uint8Array> {
+    return this.inner.csrForKey(...args);
+  }
+  openPkcs12(...args: Parameters<KeyPort['openPkcs12']>): ReturnType<KeyPort['openPkcs12']> {
+    return this.inner.openPkcs12(...args);
+  }
   /** The one-time import file: its secret is also a secret at rest, looked for below. */
   readonly oneTimeSecrets: string[] = [];
   async buildImportPkcs12(...args: Parameters<KeyPort['buildImportPkcs12']>): ReturnType<KeyPort['buildImportPkcs12']> {

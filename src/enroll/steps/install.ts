@@ -53,8 +53,7 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   await offerPkcs12(flow, e, pkcs12);
   const keyNote = e.keepKey ? 'key kept (encrypted) for renewal' : 'pending key removed';
   const done = await flow.transition(e, 'installed', { needsPassphrase: undefined, wakeAt: undefined, encryptedKey: e.keepKey ? e.encryptedKey : undefined, usability: verdict }, `${keyNote}; ${verdict === 'ready' ? 'ready to sign and encrypt' : `not usable yet: ${verdict}`}`);
-  // A kept key's passphrase stays for this Thunderbird session only, so a renewal meanwhile needs no question.
-  if (!e.keepKey) await session.remove([KEYS.passphrase(e.id)]);
+  await session.remove([KEYS.passphrase(e.id)]);
   // Never a plain "installed" for a certificate Thunderbird cannot use; a renewal is told as one.
   if (verdict !== 'ready') await notifier.notify('installedUnusable', e.email);
   else if (e.renewal !== undefined) await notifier.notify('renewed', e.email, new Date(record.notAfter).toISOString().slice(0, 10));
