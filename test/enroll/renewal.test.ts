@@ -260,7 +260,7 @@ describe('renewal with the kept key', () => {
     const [waiting] = renewals(await enroller.list());
     expect(waiting).toMatchObject({ step: 'new', needsPassphrase: true });
     expect(world.acme.calls.filter((c) => c.startsWith('newOrder'))).toHaveLength(1);
-    expect(world.notices.map((n) => n.kind)).toContain('needsPassphrase');
+    expect(world.notices.map((n) => n.kind)).toContain('renewalNeedsPassphrase');
 
     await expect(enroller.providePassphrase(waiting!.id, 'not the passphrase')).rejects.toMatchObject({ code: 'wrongPassphrase' });
     const going = await enroller.providePassphrase(waiting!.id, PASS);
