@@ -213,14 +213,32 @@ export async function displayMessage(tb: Thunderbird, serverKey: string, subject
     const about3Pane = win.gTabmail.currentAbout3Pane;
     about3Pane.displayFolder(inbox.URI);
     await until('the folder to show', () => about3Pane.gFolder?.URI === inbox.URI && about3Pane.gDBView);
-    about3Pane.selectMessage(header);
-    const aboutMessage = about3Pane.messageBrowser.contentWindow;
-    await until('the message to be displayed', () => aboutMessage.gMessage?.messageId === header.messageId
-      && aboutMessage.document.getElementById('messagepane')?.contentDocument?.readyState === 'complete');
-    // The signature is checked asynchronously; wait until the header shows a settled state.
-    await until('the S/MIME status', () => aboutMessage.gSignatureStatus !== -1 || aboutMessage.gEncryptionStatus !== -1);
-    await until('the signature check', () => aboutMessage.gSignatureStatus !== Ci.nsICMSMessageErrors.VERIFY_NOT_YET_ATTEMPTED);
-    await sleep(300);
+    // The message pane says when its S/MIME processing is done (every signature check reported):
+    // the 'smimeprocessed' event, once per S/MIME message shown; listen before showing it.
+    let aboutMessage = about3Pane.messageBrowser.contentWindow;
+    const alreadyShown = aboutMessage?.gMessage?.messageId === header.messageId;
+    let processed = alreadyShown && aboutMessage.gSmimeProcessedDispatched === true;
+    const onProcessed = () => { processed = true; };
+    const listened = aboutMessage;
+    listened?.addEventListener('smimeprocessed', onProcessed);
+    try {
+      about3Pane.selectMessage(header);
+      aboutMessage = about3Pane.messageBrowser.contentWindow;
+      await until('the message to be displayed', () => aboutMessage.gMessage?.messageId === header.messageId
+        && aboutMessage.document.getElementById('messagepane')?.contentDocument?.readyState === 'complete');
+      // A message that is neither signed nor encrypted never gets the event: loaded, no status, for a while.
+      let plainSince = 0;
+      await until('the S/MIME processing', () => {
+        // (If the pane got a new window, the event went there: read its flag.)
+        if (processed || (aboutMessage !== listened && aboutMessage.gSmimeProcessedDispatched === true)) return true;
+        const plain = aboutMessage.gSmimeMsgLoadedFired && aboutMessage.gSignatureStatusForURI === null && aboutMessage.gEncryptionStatusForURI === null;
+        if (!plain) plainSince = 0;
+        else if (plainSince === 0) plainSince = Date.now();
+        return plain && Date.now() - plainSince > 1500;
+      });
+    } finally {
+      listened?.removeEventListener('smimeprocessed', onProcessed);
+    }
     const state = (code, signed) => {
       if (code === -1) return null;
       if (code === Ci.nsICMSMessageErrors.SUCCESS) return 'ok';

@@ -162,9 +162,13 @@ export async function waitForVerdict(tb: Thunderbird, accept: (v: Verdict) => bo
   }
 }
 
-/** The popup's text as drawn (hidden parts left out). */
-export async function popupVisibleText(tb: Thunderbird): Promise<string> {
-  return tb.popup<string>('return content.document.body.innerText;');
+/** The popup's text as drawn (hidden parts left out), without the elements matching `leaveOut`. */
+export async function popupVisibleText(tb: Thunderbird, leaveOut: readonly string[] = []): Promise<string> {
+  return tb.popup<string>(`
+    let text = content.document.body.innerText;
+    for (const selector of arguments[0]) for (const el of content.document.querySelectorAll(selector)) text = text.replace(el.innerText, '');
+    return text;
+  `, [leaveOut]);
 }
 
 /**

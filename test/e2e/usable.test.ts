@@ -290,7 +290,11 @@ describe('a user who declines to trust the mailbox root: the popup says why sign
     const shown = await waitForVerdict(world.tb, (v) => v !== 'untrusted-root');
     expect(shown.verdict).toBe('declined');
     expect(shown.text).toMatch(/sign/i);
-    const text = await popupVisibleText(world.tb);
+    // The step history records what happened, with times (the certificate was installed and set
+    // on the identity at hh:mm); the summary, the verdict and the rest must not claim success.
+    expect((await world.tb.popupText(POPUP.enrollmentStep))?.trim()).not.toBe(englishMessage('step_installed'));
+    const text = (await popupVisibleText(world.tb, [POPUP.steps])).replace(/\s+/g, ' ');
+    expect(text).toContain(shown.text);
     for (const words of successWords()) expect(text).not.toContain(words);
   });
 
