@@ -14,7 +14,7 @@ import * as certificate from './certificate';
 import { ChallengeRegistry, tokenChallengePlugin } from './challenges';
 import { emailReply00 } from './challenges/email-reply';
 import type { AcmeContext } from './context';
-import { AcmeHttp, type Clock, type RequestEvent, type RetryPolicy } from './http';
+import { AcmeHttp, type AcmeClock, type RequestEvent, type RetryPolicy } from './http';
 import type { ExternalAccountBinding } from './jws';
 import type { AccountKey } from './keys';
 import * as order from './order';
@@ -43,7 +43,7 @@ export interface AcmeClientOptions {
   readonly accountKey: AccountKey;
   /** The account URL saved from an earlier `createAccount`/`findAccount`. */
   readonly accountUrl?: string;
-  readonly clock?: Clock;
+  readonly clock?: AcmeClock;
   readonly retry?: Partial<RetryPolicy>;
   readonly poll?: Partial<PollSettings>;
   readonly maxResponseBytes?: number;

@@ -36,14 +36,14 @@ import { parseRetryAfter } from './retry-after';
 import type { Directory } from './types';
 
 /** Time, injected so tests never wait on the wall clock. */
-export interface Clock {
+export interface AcmeClock {
   /** Milliseconds since the epoch. */
   now(): number;
   /** Resolves after `ms`; rejects with the signal's reason when it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemClock: Clock = {
+export const systemClock: AcmeClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
@@ -114,7 +114,7 @@ export interface HttpOptions {
   readonly directoryUrl: string;
   readonly fetch: typeof fetch;
   readonly crypto: Crypto;
-  readonly clock?: Clock;
+  readonly clock?: AcmeClock;
   readonly retry?: Partial<RetryPolicy>;
   readonly maxResponseBytes?: number;
   readonly onRequest?: (event: RequestEvent) => void;
@@ -146,7 +146,7 @@ const NONCE_RE = /^[A-Za-z0-9_-]+$/;
 
 export class AcmeHttp {
   readonly crypto: Crypto;
-  readonly clock: Clock;
+  readonly clock: AcmeClock;
   readonly retry: RetryPolicy;
   readonly directoryUrl: string;
   private readonly fetchFn: typeof fetch;

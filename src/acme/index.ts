@@ -37,7 +37,7 @@ export {
 } from './keys';
 export { jwkThumbprint, thumbprintInput, UnsupportedJwkError } from './thumbprint';
 export type { EabAlgorithm, ExternalAccountBinding } from './jws';
-export type { Clock, RequestEvent, RetryPolicy } from './http';
+export type { AcmeClock, RequestEvent, RetryPolicy } from './http';
 export { DEFAULT_RETRY, DEFAULT_MAX_RESPONSE_BYTES, systemClock } from './http';
 export { DEFAULT_POLL, type PollProgress, type PollSettings, type WaitOptions } from './poll';
 export type { FinalizeTarget, NewOrderOptions } from './order';

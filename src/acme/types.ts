@@ -164,16 +164,8 @@ export interface CertificateDownload extends CertificateChain {
   readonly alternates: readonly string[];
 }
 
-/** RFC 5280 §5.3.1 CRLReason codes that RFC 8555 §7.6 lets a client send. */
-export type RevocationReason = 0 | 1 | 3 | 4 | 5 | 9;
-export const RevocationReasons = {
-  unspecified: 0,
-  keyCompromise: 1,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  privilegeWithdrawn: 9,
-} as const satisfies Record<string, RevocationReason>;
+/** RFC 8555 §7.6 `reason`: the shared vocabulary's (its codes by name: REVOCATION_REASONS there). */
+export type { RevocationReason } from '../shared/vocabulary';
 
 /** RFC 9773 §4.2 renewalInfo response. */
 export interface RenewalInfo {

@@ -13,7 +13,7 @@ import {
   MessageParseError,
   parseMessage,
   parseZoneFile,
-  type ChallengeExpectation,
+  type ExpectedChallengeMail,
   type TxtResolver,
   ZoneFileError,
 } from '../messages/index';
@@ -61,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
   const orderText = single(parsed, 'order-created');
   const expectFrom = single(parsed, 'expect-from');
   const to = single(parsed, 'to');
-  const expectation: Partial<ChallengeExpectation> = {
+  const expectation: Partial<ExpectedChallengeMail> = {
     ...(expectFrom === undefined ? {} : { challengeFrom: expectFrom }),
     ...(to === undefined ? {} : { identity: to }),
     ...(orderText === undefined ? {} : { orderCreatedAt: unixSeconds(orderText, 'order-created') }),

@@ -9,7 +9,8 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs, required, single, UsageError } from './args';
-import { createCsr, importPrivateKeyPem, pemEncode, type KeyUsageChoice } from '../pkcs12/index';
+import { createCsr, importPrivateKeyPem, pemEncode } from '../pkcs12/index';
+import { USAGES } from '../shared/vocabulary';
 
 const crypto = webcrypto as unknown as Crypto;
 
@@ -65,8 +66,6 @@ export async function reportingErrors(command: string, body: () => Promise<numbe
   }
 }
 
-const USAGES: readonly KeyUsageChoice[] = ['sign', 'encrypt', 'both'];
-
 export function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args, ['key', 'email', 'usage', 'out', 'key-passphrase-file'], ['non-repudiation']);
   if (parsed.positional.length > 0) throw new UsageError(`unexpected argument "${parsed.positional[0]!}"`);
@@ -74,8 +73,9 @@ export function run(args: string[]): Promise<number> {
   const out = required(parsed, 'out');
   const emails = parsed.options.get('email') ?? [];
   if (emails.length === 0) throw new UsageError('--email is required (give it once per address)');
-  const usage = (single(parsed, 'usage') ?? 'both') as KeyUsageChoice;
-  if (!USAGES.includes(usage)) throw new UsageError('--usage is sign, encrypt or both');
+  const usageText = single(parsed, 'usage') ?? 'both';
+  const usage = USAGES.find((u) => u === usageText);
+  if (usage === undefined) throw new UsageError('--usage is sign, encrypt or both');
   const passFile = single(parsed, 'key-passphrase-file');
   return reportingErrors('csr', async () => {
     const keyText = readInput(keyPath, 'key file').toString('utf8');

@@ -7,7 +7,8 @@ import { createPublicKey, webcrypto, type JsonWebKey as NodeJwk } from 'node:cry
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs, required, single, UsageError } from './args';
 import { jwkThumbprint } from '../acme/thumbprint';
-import { armouredBody, decodeWordsInText, joinsAgree, keyAuthorization, responseValue, tokenFromSubject, type JoinMode } from '../messages/index';
+import { armouredBody, decodeWordsInText, joinsAgree, keyAuthorization, responseValue, tokenFromSubject } from '../messages/index';
+import { TOKEN_JOINS } from '../shared/vocabulary';
 
 const VALUED = ['subject', 'token', 'thumbprint', 'account-key', 'join'];
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -38,8 +39,8 @@ export async function run(args: string[]): Promise<number> {
   const subject = required(parsed, 'subject');
   const tokenPart2 = required(parsed, 'token');
   const joinText = single(parsed, 'join') ?? 'string';
-  if (joinText !== 'string' && joinText !== 'bytes') throw new UsageError('--join is "string" or "bytes"');
-  const join: JoinMode = joinText;
+  const join = TOKEN_JOINS.find((j) => j === joinText);
+  if (join === undefined) throw new UsageError('--join is "string" or "bytes"');
   const thumbprintText = single(parsed, 'thumbprint');
   const keyPath = single(parsed, 'account-key');
   if ((thumbprintText === undefined) === (keyPath === undefined)) throw new UsageError('give exactly one of --thumbprint and --account-key');

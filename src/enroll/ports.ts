@@ -6,16 +6,10 @@
  */
 import type { RefusalReason } from '../messages/reasons';
 
-/** Key types the add-on offers: RSA of at least 2048 bits, ECDSA P-256/P-384 (docs/ARCHITECTURE.md). */
-export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384';
-export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384'];
-
-/** What the certificate is for; it picks the CSR's keyUsage (RFC 8823 §3.3, RFC 8550 §4.4.2). */
-export type Usage = 'sign' | 'encrypt' | 'both';
-export const USAGES: readonly Usage[] = ['sign', 'encrypt', 'both'];
-
-/** How token-part1 and token-part2 are joined: RFC 8823 §3.1 is ambiguous and servers disagree (docs/ARCHITECTURE.md). */
-export type TokenJoin = 'string' | 'bytes';
+/** Key types, usage, token join and revocation reasons: the shared protocol vocabulary, defined once there. */
+import type { KeyType, RevocationReason, TokenJoin, Usage } from '../shared/vocabulary';
+export type { KeyType, RevocationReason, TokenJoin, Usage };
+export { KEY_TYPES, USAGES } from '../shared/vocabulary';
 
 /** Why src/messages refused a mail (src/messages/reasons.ts); the flow adds its own codes (./vocabulary.ts). */
 export type { RefusalReason };
@@ -115,9 +109,6 @@ export interface RenewalWindow {
   readonly end: number;
   readonly retryAfterMs?: number;
 }
-
-/** RFC 5280 §5.3.1 reasons RFC 8555 §7.6 allows. */
-export type RevocationReason = 0 | 1 | 3 | 4 | 5 | 9;
 
 /**
  * RFC 8555 as the flow uses it. The account key lives behind this port (the adapter keeps it,

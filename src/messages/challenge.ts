@@ -15,7 +15,7 @@
  * subject. The token is kept exactly as written (padding included): a string join uses it as is.
  */
 import { parseAddressList, AddressParseError, type Mailbox } from './address';
-import { refusal, type Refusal } from './reasons';
+import { refusal, type RefusalFinding } from './reasons';
 import { decodedValue, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
 import { base64Decode, EncodingError } from '../shared/encoding';
 
@@ -40,9 +40,9 @@ export interface ChallengeMail {
   readonly date: Date | null;
 }
 
-export type Recognition = { readonly ok: true; readonly mail: ChallengeMail } | { readonly ok: false; readonly refusals: readonly Refusal[] };
+export type Recognition = { readonly ok: true; readonly mail: ChallengeMail } | { readonly ok: false; readonly refusals: readonly RefusalFinding[] };
 
-export type TokenParse = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly refusal: Refusal };
+export type TokenParse = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly refusal: RefusalFinding };
 
 /**
  * The bytes of token-part1 (see the header for what is accepted). Throws EncodingError for
@@ -93,7 +93,7 @@ export function parseMailDate(value: string): Date | null {
   return Number.isNaN(time) ? null : new Date(time);
 }
 
-function singleMailbox(fields: readonly HeaderField[], which: 'from' | 'to', out: Refusal[]): Mailbox | null {
+function singleMailbox(fields: readonly HeaderField[], which: 'from' | 'to', out: RefusalFinding[]): Mailbox | null {
   const label = which === 'from' ? 'From' : 'To';
   if (fields.length === 0) {
     out.push(refusal(which === 'from' ? 'missing-from' : 'missing-to', `The mail has no ${label} field.`));
@@ -121,7 +121,7 @@ function singleMailbox(fields: readonly HeaderField[], which: 'from' | 'to', out
 
 /** RFC 8823 §3.1 recognition. Collects every problem rather than stopping at the first. */
 export function recognizeChallenge(message: ParsedMessage): Recognition {
-  const refusals: Refusal[] = [];
+  const refusals: RefusalFinding[] = [];
   const subjects = message.all('subject');
   let tokenPart1: string | null = null;
   let subject = '';

@@ -25,14 +25,14 @@ import { recognizeChallenge, tokenFromSubject, type ChallengeMail } from './chal
 import { verifyDkim, type DkimResult } from './dkim';
 import type { TxtResolver } from './dns';
 import { isAlignedSigningDomain } from './public-suffix';
-import { refusal, type Refusal, type RefusalReason } from './reasons';
+import { refusal, type RefusalFinding, type RefusalReason } from './reasons';
 import { decodedValue, MessageParseError, parseMessage, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
 import { verifySmime, type SmimeResult } from './smime';
 
 /** RFC 8823 §3.1 and docs/MESSAGES.md, "The policy": the fields a DKIM signature must cover for us to act on the mail. */
 export const REQUIRED_SIGNED_HEADERS = ['from', 'to', 'subject', 'date', 'message-id', 'auto-submitted'] as const;
 
-export interface ChallengeExpectation {
+export interface ExpectedChallengeMail {
   /** The address being validated (the ACME identifier); must equal the mail's To. */
   readonly identity: string;
   /** The challenge object's `from` (RFC 8823 §3.1); must equal the mail's From. */
@@ -73,7 +73,7 @@ export type CheckVerdict =
       readonly verdict: 'refuse';
       readonly tokenPart1: string | null;
       readonly mail: ChallengeMail | null;
-      readonly reasons: readonly Refusal[];
+      readonly reasons: readonly RefusalFinding[];
       readonly dkim: readonly DkimResult[];
       readonly smime: SmimeResult;
     };
@@ -82,7 +82,7 @@ export type CheckVerdict =
  * Everything the add-on must know before answering a mail (RFC 8823 §3.2). `raw` is the message
  * as `messages.getRaw` returns it; Thunderbird's status lines are removed here.
  */
-export function checkChallengeMail(raw: Uint8Array | string, expectation: ChallengeExpectation, env: CheckEnvironment): Promise<CheckVerdict> {
+export function checkChallengeMail(raw: Uint8Array | string, expectation: ExpectedChallengeMail, env: CheckEnvironment): Promise<CheckVerdict> {
   return inspectChallengeMail(raw, expectation, env);
 }
 
@@ -90,7 +90,7 @@ export function checkChallengeMail(raw: Uint8Array | string, expectation: Challe
  * Like `checkChallengeMail`, but matches only the expectations given. For the command line's
  * inspection of a saved mail; the add-on always uses `checkChallengeMail`.
  */
-export async function inspectChallengeMail(raw: Uint8Array | string, expectation: Partial<ChallengeExpectation>, env: CheckEnvironment): Promise<CheckVerdict> {
+export async function inspectChallengeMail(raw: Uint8Array | string, expectation: Partial<ExpectedChallengeMail>, env: CheckEnvironment): Promise<CheckVerdict> {
   const none: SmimeResult = { status: 'none' };
   let message: ParsedMessage;
   try {
@@ -100,7 +100,7 @@ export async function inspectChallengeMail(raw: Uint8Array | string, expectation
     throw error;
   }
   const recognition = recognizeChallenge(message);
-  const reasons: Refusal[] = recognition.ok ? [] : [...recognition.refusals];
+  const reasons: RefusalFinding[] = recognition.ok ? [] : [...recognition.refusals];
   const mail = recognition.ok ? recognition.mail : null;
   // A mail that is not a challenge at all is not looked into further: no DNS lookups for it.
   if (reasons.some((r) => r.code === 'not-a-challenge')) return { verdict: 'refuse', tokenPart1: null, mail: null, reasons, dkim: [], smime: none };
@@ -131,8 +131,8 @@ function bareAddress(text: string): string {
 }
 
 /** From = challenge `from`, To = identity, dated after the order (RFC 8823 §3.2; docs/MESSAGES.md, "The policy"). */
-export function matchExpectation(mail: ChallengeMail, expectation: Partial<ChallengeExpectation>, skewSeconds: number): Refusal[] {
-  const out: Refusal[] = [];
+export function matchExpectation(mail: ChallengeMail, expectation: Partial<ExpectedChallengeMail>, skewSeconds: number): RefusalFinding[] {
+  const out: RefusalFinding[] = [];
   if (expectation.challengeFrom !== undefined && !sameAddress(mail.from.address, bareAddress(expectation.challengeFrom))) {
     out.push(refusal('from-mismatch', `The mail comes from ${mail.from.address}, but the CA said its challenge would come from ${expectation.challengeFrom}.`));
   }
@@ -182,7 +182,7 @@ function headersProtected(mail: ChallengeMail, inner: ParsedMessage | null): boo
   }
 }
 
-type Authentication = { readonly ok: true; readonly by: AuthenticatedBy; readonly as: string } | { readonly ok: false; readonly reasons: Refusal[] };
+type Authentication = { readonly ok: true; readonly by: AuthenticatedBy; readonly as: string } | { readonly ok: false; readonly reasons: RefusalFinding[] };
 
 /**
  * The required fields a signature's h= lacks. Reply-To, when the mail has one, is required too:
@@ -228,7 +228,7 @@ export function authenticate(mail: ChallengeMail, dkim: readonly DkimResult[], s
     }
   }
 
-  const reasons: Refusal[] = [];
+  const reasons: RefusalFinding[] = [];
   const add = (code: RefusalReason, message: string): void => {
     if (!reasons.some((r) => r.code === code)) reasons.push(refusal(code, message));
   };

@@ -14,7 +14,7 @@
  *     // verdict.reasons: [{ code, message }], codes from REFUSAL_REASONS
  *   }
  */
-export { REFUSAL_REASONS, isRefusalReason, refusal, type Refusal, type RefusalReason } from './reasons';
+export { REFUSAL_REASONS, isRefusalReason, refusal, type RefusalFinding, type RefusalReason } from './reasons';
 export { LIMITS, MessageParseError, parseMessage, decodedValue, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
 export { parseAddressList, sameAddress, domainOf, AddressParseError, type Mailbox } from './address';
 export { decodeEncodedWords, decodeWordsInText } from './rfc2047';
@@ -44,7 +44,7 @@ export {
   matchExpectation,
   REQUIRED_SIGNED_HEADERS,
   type AuthenticatedBy,
-  type ChallengeExpectation,
+  type ExpectedChallengeMail,
   type CheckEnvironment,
   type CheckVerdict,
 } from './check';
@@ -57,7 +57,7 @@ export {
   responseValue,
   TokenJoinError,
   type ChallengeReply,
-  type JoinMode,
   type ResponseInput,
 } from './response';
+export type { TokenJoin } from '../shared/vocabulary';
 export { mayBeChallengeSubject } from './prefilter';

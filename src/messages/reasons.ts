@@ -50,13 +50,14 @@ export const REFUSAL_REASONS = [
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
-export interface Refusal {
+/** One reason a mail is not answered, as a check found it: the code and its sentence. */
+export interface RefusalFinding {
   readonly code: RefusalReason;
   /** One English sentence for logs, the command line and the popup's fallback text. */
   readonly message: string;
 }
 
-export function refusal(code: RefusalReason, message: string): Refusal {
+export function refusal(code: RefusalReason, message: string): RefusalFinding {
   return { code, message };
 }
 

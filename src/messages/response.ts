@@ -13,8 +13,7 @@
  */
 import { decodeTokenPart1, type ChallengeMail } from './challenge';
 import { base64UrlDecode, base64UrlEncode, concatBytes, utf8 } from '../shared/encoding';
-
-export type JoinMode = 'string' | 'bytes';
+import type { TokenJoin } from '../shared/vocabulary';
 
 export interface ChallengeReply {
   /** Where the reply goes: Reply-To if present, else From (RFC 8823 §3.2, RFC 5322 §3.6.3). */
@@ -30,7 +29,7 @@ export interface ChallengeReply {
   readonly keyAuthorization: string;
   /** base64url(SHA-256(keyAuthorization)), 43 characters. */
   readonly value: string;
-  readonly join: JoinMode;
+  readonly join: TokenJoin;
   /** True when string and byte joining give the same token, so the per-CA choice did not matter. */
   readonly joinsAgree: boolean;
 }
@@ -41,7 +40,7 @@ export class TokenJoinError extends Error {
 }
 
 /** The full token: token-part1 || token-part2, as strings or as decoded bytes (see header). */
-export function joinToken(tokenPart1: string, tokenPart2: string, join: JoinMode): string {
+export function joinToken(tokenPart1: string, tokenPart2: string, join: TokenJoin): string {
   if (join === 'string') return tokenPart1 + tokenPart2;
   try {
     return base64UrlEncode(concatBytes(decodeTokenPart1(tokenPart1), base64UrlDecode(tokenPart2)));
@@ -51,7 +50,7 @@ export function joinToken(tokenPart1: string, tokenPart2: string, join: JoinMode
 }
 
 /** key authorization = token || "." || base64url(JWK thumbprint) (RFC 8555 §8.1, RFC 8823 §3.2). */
-export function keyAuthorization(tokenPart1: string, tokenPart2: string, thumbprint: string, join: JoinMode = 'string'): string {
+export function keyAuthorization(tokenPart1: string, tokenPart2: string, thumbprint: string, join: TokenJoin = 'string'): string {
   return `${joinToken(tokenPart1, tokenPart2, join)}.${thumbprint}`;
 }
 
@@ -70,7 +69,7 @@ export interface ResponseInput {
   readonly tokenPart2: string;
   /** base64url SHA-256 JWK thumbprint of the ACME account key (RFC 7638). */
   readonly thumbprint: string;
-  readonly join?: JoinMode;
+  readonly join?: TokenJoin;
 }
 
 /** Everything needed to answer without further decisions: value, body and the reply's headers. */

@@ -15,16 +15,15 @@
 import { asciiBytes, bitString, booleanTrue, explicit, nullValue, octetString, oid, sequence, setOf, tlv, unsignedInteger, utf8String, integer, type Der } from './der';
 import { InvalidMailboxError } from './errors';
 import { describeKey, signatureParams, type KeyDescription } from './keys';
-import { parseMailbox, type Mailbox } from './mailbox';
+import { parseMailbox, type CertificateMailbox } from './mailbox';
 import { OID } from './oids';
-
-export type KeyUsageChoice = 'sign' | 'encrypt' | 'both';
+import type { Usage } from '../shared/vocabulary';
 
 export interface CsrOptions {
   readonly keys: CryptoKeyPair;
   /** One or more mailbox addresses; the first becomes the subject CN. */
   readonly emails: readonly string[];
-  readonly usage: KeyUsageChoice;
+  readonly usage: Usage;
   /** Adds nonRepudiation (contentCommitment) to a signing certificate. */
   readonly nonRepudiation?: boolean;
 }
@@ -37,7 +36,7 @@ export const KEY_USAGE_BITS = ['digitalSignature', 'nonRepudiation', 'keyEnciphe
 export type KeyUsageName = (typeof KEY_USAGE_BITS)[number];
 
 /** The key usages a certificate of this kind needs (RFC 8550 §4.4.2, RFC 8551 §2.3). */
-export function keyUsagesFor(key: KeyDescription, usage: KeyUsageChoice, nonRepudiation = false): KeyUsageName[] {
+export function keyUsagesFor(key: KeyDescription, usage: Usage, nonRepudiation = false): KeyUsageName[] {
   const names: KeyUsageName[] = [];
   if (usage !== 'encrypt') names.push('digitalSignature', ...(nonRepudiation ? (['nonRepudiation'] as const) : []));
   if (usage !== 'sign') names.push(key.kind === 'RSA' ? 'keyEncipherment' : 'keyAgreement');
@@ -53,7 +52,7 @@ function keyUsageValue(names: readonly KeyUsageName[]): Der {
   return bitString(bytes, bytes.length * 8 - (highest + 1));
 }
 
-function generalName(m: Mailbox): Der {
+function generalName(m: CertificateMailbox): Der {
   // otherName is [0] IMPLICIT SEQUENCE { type-id, [0] EXPLICIT value }; rfc822Name is [1] IMPLICIT IA5String.
   if (m.asciiLocalPart) return tlv(0x81, asciiBytes(m.certificateForm));
   return tlv(0xa0, oid(OID.smtpUtf8Mailbox), explicit(0, utf8String(m.certificateForm)));
@@ -66,7 +65,7 @@ function ecdsaToDer(raw: Uint8Array): Der {
 }
 
 /** Validates every address first; duplicates are refused so a typo cannot hide. */
-export function parseMailboxes(emails: readonly string[]): Mailbox[] {
+export function parseMailboxes(emails: readonly string[]): CertificateMailbox[] {
   if (emails.length === 0) throw new InvalidMailboxError('', 'at least one address is needed');
   const mailboxes = emails.map(parseMailbox);
   const seen = new Set<string>();

@@ -6,16 +6,17 @@
  * See docs/PKCS12.md for the choices (algorithms, iteration count, what is refused and why).
  */
 export { CertificateError, InvalidMailboxError, KeyError, PassphrasePolicyError, Pkcs12FormatError, WrongPassphraseError } from './errors';
-export { describeKey, generateKey, importPkcs8, keyMatchesCertificate, KEY_TYPES, type KeyDescription, type KeyOptions, type KeyType } from './keys';
+export { describeKey, generateKey, importPkcs8, keyMatchesCertificate, type KeyDescription, type KeyOptions } from './keys';
+export { KEY_TYPES, USAGES, type KeyType, type Usage } from '../shared/vocabulary';
 export { importPrivateKeyPem, type ImportKeyOptions } from './import-key';
 export { decryptKeyPair, decryptPrivateKey, encryptPrivateKey, type EncryptKeyOptions } from './encrypted-key';
-export { createCsr, keyUsagesFor, parseMailboxes, type CsrOptions, type KeyUsageChoice, type KeyUsageName } from './csr';
-export { parseMailbox, type Mailbox } from './mailbox';
+export { createCsr, keyUsagesFor, parseMailboxes, type CsrOptions, type KeyUsageName } from './csr';
+export { parseMailbox, type CertificateMailbox } from './mailbox';
 export { buildPkcs12, MAX_BAGS, MAX_CONTENT_INFOS, parsePkcs12, type BuildPkcs12Options, type ParsedPkcs12 } from './pfx';
 export { buildOneTimePkcs12, ONE_TIME_ITERATIONS, ONE_TIME_SECRET_BYTES, type OneTimePkcs12, type OneTimePkcs12Options } from './one-time';
 export { isAtLeastDefaultProtection, readPkcs12Protection, type Pkcs12Protection } from './protection';
 export { DEFAULT_ITERATIONS } from './policy';
 export { MAX_ITERATIONS } from './pbe';
-export { certificateDer, inspectCertificate, type CertificateAddress, type CertificateSummary } from './inspect';
+export { certificateDer, inspectCertificate, type CertificateAddress, type InspectedCertificate } from './inspect';
 export { generatePassphrase } from './passphrase';
 export { certificatesFromPem, PEM_LABEL, pemDecode, pemDecodeAll, pemEncode, pemEncodeChain, PemError, type PemBlock } from './pem';

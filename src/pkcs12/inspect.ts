@@ -24,7 +24,7 @@ export interface CertificateAddress {
   readonly form: 'rfc822Name' | 'SmtpUTF8Mailbox' | 'subject emailAddress';
 }
 
-export interface CertificateSummary {
+export interface InspectedCertificate {
   readonly subject: string;
   readonly issuer: string;
   /** Hex, upper case, as Thunderbird's certificate viewer shows it. */
@@ -122,7 +122,7 @@ export function certificateDer(input: Uint8Array | string): Uint8Array<ArrayBuff
 }
 
 /** Summarizes a certificate for display (RFC 5280 §4.1.2, §4.2.1.3, §4.2.1.6, §4.2.1.12). */
-export async function inspectCertificate(input: Uint8Array | string, crypto: Crypto): Promise<CertificateSummary> {
+export async function inspectCertificate(input: Uint8Array | string, crypto: Crypto): Promise<InspectedCertificate> {
   const der = certificateDer(input);
   try {
     const [tbsNode] = children(parseDer(der, 'certificate'), 'Certificate');

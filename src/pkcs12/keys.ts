@@ -11,9 +11,7 @@
 import { bitStringBytes, children, integerBitLength, octets, oidOf, parseDer } from './asn1';
 import { KeyError, Pkcs12FormatError } from './errors';
 import { OID } from './oids';
-
-export type KeyType = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'P-256' | 'P-384';
-export const KEY_TYPES: readonly KeyType[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'P-256', 'P-384'];
+import type { KeyType } from '../shared/vocabulary';
 
 export type KeyDescription = { readonly kind: 'RSA'; readonly bits: number } | { readonly kind: 'EC'; readonly curve: 'P-256' | 'P-384' };
 

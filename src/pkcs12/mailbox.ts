@@ -15,7 +15,7 @@
 import { InvalidMailboxError } from './errors';
 import { domainToUnicode, PunycodeError } from './punycode';
 
-export interface Mailbox {
+export interface CertificateMailbox {
   /** The local part, unchanged. */
   readonly localPart: string;
   /** The domain in lower-case A-labels ("xn--bcher-kva.example"). */
@@ -86,7 +86,7 @@ function toAsciiDomain(address: string, domain: string): string {
 }
 
 /** Parses and validates one mailbox address (RFC 5321 §4.1.2, RFC 6531 §3.3); throws InvalidMailboxError. */
-export function parseMailbox(address: string): Mailbox {
+export function parseMailbox(address: string): CertificateMailbox {
   const at = address.lastIndexOf('@');
   if (at < 0) throw new InvalidMailboxError(address, 'there is no @');
   const localPart = address.slice(0, at);

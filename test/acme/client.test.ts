@@ -8,9 +8,9 @@ import {
   AcmeUsageError,
   generateAccountKey,
   isEmailReplyChallenge,
-  RevocationReasons,
   type AccountKey,
 } from '../../src/acme';
+import { REVOCATION_REASONS } from '../../src/shared/vocabulary';
 import { base64UrlDecode, base64UrlEncode } from '../../src/shared/encoding';
 import { BASE, FakeAcme, FakeClock, fixture, verifyJws } from './fake-acme';
 
@@ -296,9 +296,9 @@ describe('revocation (RFC 8555 §7.6)', () => {
     await acme.createAccount({ termsOfServiceAgreed: true });
     server.on('POST', '/acme/revoke-cert', { status: 200, nonce: true });
     const der = new Uint8Array([0x30, 0x00]);
-    await acme.revoke(der, RevocationReasons.superseded);
+    await acme.revoke(der, REVOCATION_REASONS.superseded);
     const certKey = await generateAccountKey(crypto, 'ES256');
-    await acme.revoke(der, RevocationReasons.keyCompromise, { by: 'certificateKey', key: certKey });
+    await acme.revoke(der, REVOCATION_REASONS.keyCompromise, { by: 'certificateKey', key: certKey });
     await acme.revoke(der, undefined);
     const [byAccount, byCertKey, noReason] = server.seen('/acme/revoke-cert');
     expect(byAccount?.protected).toMatchObject({ kid: `${BASE}/acme/acct/1` });

@@ -14,7 +14,6 @@ import {
   AcmeUsageError,
   generateAccountKey,
   ProblemTypes,
-  RevocationReasons,
   signingKeyFromPair,
   topIssuerNames,
   UnauthorizedError,
@@ -32,6 +31,7 @@ function parseCertificate(der: Uint8Array): Certificate {
   return new Certificate({ schema: fromBER(der).result });
 }
 import { base64UrlEncode } from '../../src/shared/encoding';
+import { REVOCATION_REASONS } from '../../src/shared/vocabulary';
 import { startPebble, type Pebble } from '../helpers/pebble';
 import { importPkcs8 } from '../../src/pkcs12';
 
@@ -181,16 +181,16 @@ describe('against Pebble (one instance, one alternate root)', () => {
     const second = await issue(acme, 'revoke-certkey.example.test');
     expect((await pebble.certStatus(serialHex(first.leafDer))).Status).toBe('Valid');
 
-    await acme.revoke(first.leafDer, RevocationReasons.superseded);
+    await acme.revoke(first.leafDer, REVOCATION_REASONS.superseded);
     expect(await pebble.certStatus(serialHex(first.leafDer))).toMatchObject({ Status: 'Revoked', Reason: 4 });
 
     // Signed with the certificate's own key (jwk header), not the account's.
     const certKey = await signingKeyFromPair(second.certKeys, crypto);
     const stranger = newClient(pebble, await generateAccountKey(crypto));
-    await stranger.revoke(second.leafDer, RevocationReasons.keyCompromise, { by: 'certificateKey', key: certKey });
+    await stranger.revoke(second.leafDer, REVOCATION_REASONS.keyCompromise, { by: 'certificateKey', key: certKey });
     expect(await pebble.certStatus(serialHex(second.leafDer))).toMatchObject({ Status: 'Revoked', Reason: 1 });
 
-    const again = (await acme.revoke(first.leafDer, RevocationReasons.superseded).catch((e: unknown) => e)) as AcmeProblemError;
+    const again = (await acme.revoke(first.leafDer, REVOCATION_REASONS.superseded).catch((e: unknown) => e)) as AcmeProblemError;
     expect(again).toBeInstanceOf(AcmeProblemError);
     expect(again.problem.type).toBe(ProblemTypes.alreadyRevoked);
   });
@@ -205,7 +205,7 @@ describe('against Pebble (one instance, one alternate root)', () => {
     // (RFC 8555 §7.6: the jwk must be the certificate's public key), the certificate still valid.
     const otherPair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
     for (const wrongKey of [await signingKeyFromPair(otherPair, crypto), await generateAccountKey(crypto)]) {
-      const refused = await stranger.revoke(issued.leafDer, RevocationReasons.keyCompromise, { by: 'certificateKey', key: wrongKey }).catch((e: unknown) => e);
+      const refused = await stranger.revoke(issued.leafDer, REVOCATION_REASONS.keyCompromise, { by: 'certificateKey', key: wrongKey }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(AcmeProblemError);
       expect((refused as AcmeProblemError).problem.type).toBe(ProblemTypes.unauthorized);
     }
@@ -214,7 +214,7 @@ describe('against Pebble (one instance, one alternate root)', () => {
     // The certificate's own key as a .p12 holds it: unencrypted PKCS#8 once the passphrase opened it.
     const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', issued.certKeys.privateKey));
     const certKey = await signingKeyFromPair(await importPkcs8(pkcs8, crypto, { extractable: false }), crypto);
-    await stranger.revoke(issued.leafDer, RevocationReasons.keyCompromise, { by: 'certificateKey', key: certKey });
+    await stranger.revoke(issued.leafDer, REVOCATION_REASONS.keyCompromise, { by: 'certificateKey', key: certKey });
     expect(await pebble.certStatus(serialHex(issued.leafDer))).toMatchObject({ Status: 'Revoked', Reason: 1 });
   });
 

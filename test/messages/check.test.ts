@@ -3,7 +3,7 @@
  * independent DKIM signer. Each case names the fixture it builds: signer, mutation.
  */
 import { describe, expect, it } from 'vitest';
-import { checkChallengeMail, inspectChallengeMail, type ChallengeExpectation, type CheckEnvironment } from '../../src/messages/check';
+import { checkChallengeMail, inspectChallengeMail, type ExpectedChallengeMail, type CheckEnvironment } from '../../src/messages/check';
 import { relaxedBody } from '../../src/messages/dkim-canon';
 import { createZoneResolver, type TxtResolver } from '../../src/messages/dns';
 import { CA_FROM, challengeMail, crypto, ed25519Key, IDENTITY, keyRecord, NOW, ORDER_CREATED, rsaKey, signWithMailauth, TOKEN1 } from './support';
@@ -20,11 +20,11 @@ const zone = createZoneResolver({
   'sel._domainkey.co.uk': [keyRecord(rsa)],
   'sel._domainkey.other.example': [keyRecord(rsa)],
 });
-const expectation: ChallengeExpectation = { identity: IDENTITY, challengeFrom: CA_FROM, orderCreatedAt: ORDER_CREATED };
+const expectation: ExpectedChallengeMail = { identity: IDENTITY, challengeFrom: CA_FROM, orderCreatedAt: ORDER_CREATED };
 const env = (overrides: Partial<CheckEnvironment> = {}): CheckEnvironment => ({ resolver: zone, crypto, now: () => NOW, ...overrides });
 /** What the user's provider writes when it accepts the mail (RFC 5321 §4.4); its own AR goes above. */
 const RECEIVED = 'Received: from mx.ca.example (mx.ca.example [192.0.2.1])\r\n by mx.example.org with ESMTPS; Mon, 23 Nov 2026 18:00:01 +0000';
-const codes = async (raw: string, exp: Partial<ChallengeExpectation> = expectation, e: CheckEnvironment = env()): Promise<string[]> => {
+const codes = async (raw: string, exp: Partial<ExpectedChallengeMail> = expectation, e: CheckEnvironment = env()): Promise<string[]> => {
   const v = await inspectChallengeMail(raw, exp, e);
   return v.reasons.map((r) => r.code);
 };

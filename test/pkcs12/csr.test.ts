@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/process';
 import { openssl } from '../helpers/openssl';
-import { createCsr, generateKey, InvalidMailboxError, KEY_TYPES, pemEncode, type KeyType, type KeyUsageChoice } from '../../src/pkcs12';
+import { createCsr, generateKey, InvalidMailboxError, KEY_TYPES, pemEncode, type KeyType, type Usage } from '../../src/pkcs12';
 
 const crypto = webcrypto as unknown as Crypto;
 const tmp = makeTempDir('csr-test');
@@ -30,7 +30,7 @@ async function keyOf(type: KeyType): Promise<CryptoKeyPair> {
   return pair;
 }
 
-const USAGE_TEXT: Record<KeyUsageChoice, { rsa: string; ec: string }> = {
+const USAGE_TEXT: Record<Usage, { rsa: string; ec: string }> = {
   sign: { rsa: 'Digital Signature', ec: 'Digital Signature' },
   encrypt: { rsa: 'Key Encipherment', ec: 'Key Agreement' },
   both: { rsa: 'Digital Signature, Key Encipherment', ec: 'Digital Signature, Key Agreement' },

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/process';
 import { openssl } from '../helpers/openssl';
 import { makeSmimeCa } from './ca';
-import { CertificateError, createCsr, generateKey, inspectCertificate, pemEncode, type CertificateSummary } from '../../src/pkcs12';
+import { CertificateError, createCsr, generateKey, inspectCertificate, pemEncode, type InspectedCertificate } from '../../src/pkcs12';
 
 const crypto = webcrypto as unknown as Crypto;
 const tmp = makeTempDir('inspect-test');
-let summary: CertificateSummary;
+let summary: InspectedCertificate;
 let leafPath: string;
 let pem: string;
 
