@@ -5,7 +5,7 @@
  * that does what the add-on's event page does: new mail → `onNewMail`, timers → `tick`.
  */
 import { webcrypto } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createAcmeAdapter } from '../enroll/adapters/acme';
 import { createKeysAdapter } from '../enroll/adapters/keys';
 import { createMailCheckAdapter } from '../enroll/adapters/mail-check';
@@ -101,6 +101,13 @@ function credentialsOf(box: MailboxConfig): Credentials {
   throw new InputFileError(`no password file or OAuth2 token file for ${box.user}`);
 }
 
+/** The passphrase an earlier run wrote beside the .p12, if there is a usable one. */
+function earlierPassphrase(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  const text = readSecret(path, 'passphrase file');
+  return text.length >= 8 ? text : undefined;
+}
+
 /** --key: certify an existing key; the flow still keeps it only encrypted, as its own. */
 function withExistingKey(keys: KeyPort, pem: string): KeyPort {
   return {
@@ -170,7 +177,9 @@ export function createRunContext(config: RunConfig, options: ContextOptions): Ru
     const key = email.toLowerCase();
     if (given !== undefined) passphrases.set(key, given);
     else {
-      passphrases.set(key, keys.generatePassphrase());
+      // A renewal (or a second cert run) keeps the passphrase already beside the .p12, so whatever
+      // reads the file with it keeps working; only the first run makes one.
+      passphrases.set(key, earlierPassphrase(outputPaths(config.outDir, key).passphrase) ?? keys.generatePassphrase());
       generated.add(key);
     }
   }

@@ -54,6 +54,7 @@ describe('acme-email renew and revoke', () => {
 
     // Revoked elsewhere (the key in the .p12, another state folder): the CA moves the ARI window into the past.
     const passFile = join(dir, 'out', `${alice.email}.pass`);
+    const passphraseBefore = readFileSync(passFile, 'utf8');
     const revoke = startCli(['revoke', '--server', sandbox.directoryUrl, '--trust', sandbox.tlsRootPath, '--cert', chain, '--p12', p12, '--passphrase-file', passFile, '--reason', '4', '--state-dir', join(dir, 'elsewhere')]);
     expect(await revoke.exit, revoke.stderr()).toBe(0);
     expect(revoke.stderr()).toContain('revoked: alice@example.test');
@@ -65,6 +66,8 @@ describe('acme-email renew and revoke', () => {
     expect(result.renewed.map((r) => [r.email, r.step])).toEqual([[alice.email, 'installed']]);
     const second = serial(chain);
     expect(second).not.toBe(first);
+    // The same passphrase file still opens the renewed .p12 (it was kept, not made anew).
+    expect(readFileSync(passFile, 'utf8')).toBe(passphraseBefore);
     expect(execFileSync('openssl', ['pkcs12', '-in', p12, '-passin', `file:${passFile}`, '-nokeys', '-clcerts'], { encoding: 'utf8' })).toContain('BEGIN CERTIFICATE');
 
     // Idempotent: a second run right after finds nothing due.
