@@ -13,7 +13,7 @@
  */
 export type {
   ChallengeTiming, TokenJoin, TokenEncoding, Validation, PersonalityName, ChallengeKnobs, Forgery, SandboxFaults,
-  SandboxUser, SandboxOptions, SentChallenge, DkimVerdict, ReceivedReply, SandboxChanges, Sandbox, ImapSession,
+  SandboxUser, SandboxOptions, SentChallenge, CreatedOrder, DkimVerdict, ReceivedReply, SandboxChanges, Sandbox, ImapSession,
 } from './types';
 export { NO_FAULTS, ON_POST_INTERVAL_MS, ON_POST_TRIES } from './types';
 export { PERSONALITIES, PERSONALITY_NAMES, type Personality } from './personalities';
@@ -283,6 +283,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         if (changes.faults) faults = { ...faults, ...changes.faults };
       },
       challengesSent: () => [...sent],
+      orders: () => [...acme.state.orders.values()].map((o) => ({ url: o.url, identifiers: o.identifiers.map((i) => i.value), status: acme.state.orderStatus(o) })),
       imapSessions: () => dovecot.imapSessions(),
       repliesReceived: () => replies.map((r): ReceivedReply => ({
         raw: r.raw, from: r.from, dkim: r.dkim, inReplyTo: r.inReplyTo, verdict: r.verdict, detail: r.detail, at: r.at,

@@ -133,6 +133,14 @@ export interface SentChallenge {
   readonly deliveredAt: Date;
 }
 
+/** One order the CA created, in creation order (`Sandbox.orders`). */
+export interface CreatedOrder {
+  readonly url: string;
+  /** The identifiers' values (mailboxes). */
+  readonly identifiers: readonly string[];
+  readonly status: 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
+}
+
 export type DkimVerdict = 'pass' | 'fail' | 'neutral' | 'policy' | 'temperror' | 'permerror' | 'none';
 
 /** One mail that reached the CA's address through the submission MTA, with the checker's verdict. */
@@ -221,6 +229,8 @@ export interface Sandbox {
   knobs(): ChallengeKnobs;
   configure(changes: SandboxChanges): void;
   challengesSent(): readonly SentChallenge[];
+  /** Every order created so far, oldest first, with its status now. */
+  orders(): readonly CreatedOrder[];
   repliesReceived(): readonly ReceivedReply[];
   /** The IMAP sessions open at Dovecot now, with the command each is in (`IDLE` while a client waits for mail). */
   imapSessions(): readonly ImapSession[];

@@ -480,6 +480,20 @@ export class Thunderbird {
   }
 
   /** Reads the add-on's `storage.local` (all keys). */
+  /** Removes `keys` from the add-on's storage.local, as its own `storage.local.remove` would (listeners told). */
+  async removeAddonStorage(keys: readonly string[]): Promise<void> {
+    await this.chrome(`
+      const [id, keys] = arguments;
+      const { ExtensionParent } = ChromeUtils.importESModule('resource://gre/modules/ExtensionParent.sys.mjs');
+      const { ExtensionStorageIDB } = ChromeUtils.importESModule('resource://gre/modules/ExtensionStorageIDB.sys.mjs');
+      const extension = ExtensionParent.GlobalManager.getExtension(id);
+      if (!extension) throw new Error('add-on not running: ' + id);
+      const db = await ExtensionStorageIDB.open(ExtensionStorageIDB.getStoragePrincipal(extension));
+      const changes = await db.remove(keys);
+      if (changes) ExtensionStorageIDB.notifyListeners(id, changes);
+    `, [ADDON_ID, keys]);
+  }
+
   async getAddonStorage(): Promise<Record<string, unknown>> {
     return this.chrome<Record<string, unknown>>(`
       const [id] = arguments;
