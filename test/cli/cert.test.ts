@@ -246,6 +246,27 @@ describe('acme-email cert: an existing key, and what ends a run early', () => {
     expect(certKey).toBe(openssl(['pkey', '-in', keyPath, '-pubout']));
   }, 120_000);
 
+  it('binds the account to the CA\'s EAB key when the CA requires one, and says so when it is missing (exit 2)', async () => {
+    const strict = await startSandbox({ requireEab: true });
+    try {
+      const dir = tempDir();
+      const alice = strict.users[0]!;
+      const missing = startCli(['cert', ...sandboxArgs(strict, dir, [alice]), '--manual']);
+      expect(await missing.exit).toBe(2);
+      expect(missing.stderr()).toContain('this CA requires external account binding: give --eab-kid and --eab-hmac-key-file');
+      const hmacFile = join(dir, 'eab.key');
+      writeFileSync(hmacFile, `${strict.eab!.hmacKey}\n`, { mode: 0o600 });
+      const bound = startCli(['cert', ...sandboxArgs(strict, dir, [alice]), '--manual', '--eab-kid', strict.eab!.kid, '--eab-hmac-key-file', hmacFile]);
+      // The account exists and the order is placed: the challenge is waiting for its mail.
+      await bound.waitForStderr(/Paste its subject line/);
+      bound.child.kill('SIGINT');
+      expect(await bound.exit).toBe(130);
+      expect(strict.challengesSent()).toHaveLength(1);
+    } finally {
+      await strict.stop();
+    }
+  }, 60_000);
+
   it('exit 4 when the IMAP server refuses the login, before anything is asked of the CA', async () => {
     const alice = sandbox.users[0]!;
     const dir = tempDir();
