@@ -53,6 +53,10 @@ function hits(files: readonly string[], pattern: RegExp, keep: (match: RegExpExe
   return out;
 }
 
+function lineOf(hit: Hit): string {
+  return read(hit.file).split('\n')[hit.line - 1] ?? '';
+}
+
 /** True when `target`, read relative to the folder of `file`, lies outside the repository. */
 function leavesRepository(file: string, target: string): boolean {
   const path = relative(ROOT, resolve(ROOT, dirname(file), target));
@@ -107,6 +111,15 @@ describe('every path a reader is sent to exists', () => {
       /(?<![\w./-])(?:src|test|scripts|sandbox|bench|experiments)\/[\w./-]*\w/,
       (m) => !existsSync(join(ROOT, m[0])),
     );
+    expect(missing).toEqual([]);
+  });
+
+  it('every ./ or ../ path a source comment names, from the file that names it', () => {
+    const missing = hits(
+      files.filter((f) => f.startsWith('src/')),
+      /(?<![\w.])\.\.?\/[\w./-]+\.(?:ts|md|json)\b/,
+      (m, file) => !existsSync(resolve(ROOT, dirname(file), m[0])),
+    ).filter((hit) => !/^\s*(?:import|export)\b|\bfrom '|import\(/.test(lineOf(hit)));
     expect(missing).toEqual([]);
   });
 

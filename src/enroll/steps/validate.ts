@@ -17,7 +17,7 @@ export async function pollAuthorization(flow: Flow, e: Enrollment): Promise<Enro
   const authz = await flow.deps.acme.getAuthorization(e.directoryUrl, e.authorizationUrl!);
   const now = flow.now();
   if (authz.status === 'valid') {
-    // The CA accepted the reply: the join it reads is known now (./joins.ts).
+    // The CA accepted the reply: the join it reads is known now (../joins.ts).
     await rememberJoin(flow.deps.storage, e, now);
     return flow.transition(e, 'finalizing', {});
   }
