@@ -479,7 +479,6 @@ export class Thunderbird {
     `, [ADDON_ID, timeoutMs]);
   }
 
-  /** Reads the add-on's `storage.local` (all keys). */
   /** Removes `keys` from the add-on's storage.local, as its own `storage.local.remove` would (listeners told). */
   async removeAddonStorage(keys: readonly string[]): Promise<void> {
     await this.chrome(`
@@ -494,6 +493,7 @@ export class Thunderbird {
     `, [ADDON_ID, keys]);
   }
 
+  /** Reads the add-on's `storage.local` (all keys). */
   async getAddonStorage(): Promise<Record<string, unknown>> {
     return this.chrome<Record<string, unknown>>(`
       const [id] = arguments;
