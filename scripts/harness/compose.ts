@@ -47,9 +47,10 @@ export class ComposeError extends Error {
 
 /**
  * Opens a compose window for the identity (`MailServices.compose.OpenComposeWindowWithParams`,
- * plain text), switches S/MIME signing and encryption to the wanted state the way the compose
- * window's toolbar does (`toggleGlobalSignMessage`, the Encrypt button `#button-encryption`),
- * types To, Subject and the body, and sends (`cmd_sendNow`). Resolves when Thunderbird's send
+ * plain text, To, Subject and body filled in through its compose fields), switches S/MIME
+ * signing and encryption to the wanted state the way the compose window's toolbar does
+ * (`toggleGlobalSignMessage`, the Encrypt button `#button-encryption`), and sends
+ * (`cmd_sendNow`, what the Send button runs when online). Resolves when Thunderbird's send
  * has ended either way; alerts shown meanwhile are read and dismissed (none is left open).
  */
 export async function composeAndSend(tb: Thunderbird, request: ComposeRequest): Promise<ComposeOutcome> {
