@@ -314,12 +314,23 @@ async function printResponse(io: CommandIo, to: string, subject: string, body: s
   await io.lines.next();
 }
 
-async function answerSubject(ctx: RunContext, io: CommandIo, id: string, subject: string): Promise<void> {
+async function answerSubject(ctx: RunContext, io: CommandIo, id: string, pasted: string): Promise<void> {
+  let subject = pasted;
   let body: string;
-  try {
-    body = await ctx.enroller.manualResponse(id, subject);
-  } catch (error) {
-    throw new UsageError(`the pasted subject is not an ACME challenge subject: ${error instanceof Error ? error.message : String(error)}`);
+  for (;;) {
+    try {
+      body = await ctx.enroller.manualResponse(id, subject);
+      break;
+    } catch (error) {
+      const why = `the pasted subject is not an ACME challenge subject: ${error instanceof Error ? error.message : String(error)}`;
+      // A person at the terminal may have mistyped: ask again. A script gets a clear exit 2.
+      if (!process.stdin.isTTY) throw new UsageError(why);
+      process.stderr.write(`${why}\nPaste the subject line again:\n`);
+      const again = await nextNonEmpty(io.lines);
+      const match = again === undefined ? null : SUBJECT_LINE.exec(again.trim());
+      if (!match) throw new UsageError(again === undefined ? 'nothing was pasted on stdin' : why);
+      subject = match[1]!;
+    }
   }
   const e = (await ctx.enroller.list()).find((x) => x.id === id)!;
   await printResponse(io, e.challengeFrom ?? 'the address the challenge came from', `Re: ${subject}`, body);
@@ -359,12 +370,21 @@ export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: s
     await ctx.enroller.advance(enrollment.id);
   }
   let finished = false;
-  const driving = driveUntilDone(ctx, ids, io.stopped).finally(() => {
+  let aborted = false;
+  const driving = driveUntilDone(ctx, ids, () => aborted || io.stopped()).finally(() => {
     finished = true;
   });
   const asking = ctx.config.ask === true ? askBeforeReplies(ctx, io, ids, () => finished) : Promise.resolve();
-  if (ctx.manual) {
-    for (const id of ids) await manualExchange(ctx, io, id);
+  try {
+    if (ctx.manual) {
+      for (const id of ids) await manualExchange(ctx, io, id);
+    }
+  } catch (error) {
+    // A paste that cannot be used ends the run: the flow stops too, and its requests are cancelled.
+    aborted = true;
+    await Promise.allSettled([driving, asking]);
+    for (const id of ids) await ctx.enroller.cancel(id).catch(() => undefined);
+    throw error;
   }
   const ended = await driving;
   await asking;

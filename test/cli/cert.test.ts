@@ -220,6 +220,18 @@ describe('acme-email cert --manual', () => {
     expect(sandbox.repliesReceived().filter((r) => r.inReplyTo === challenge.messageId)).toEqual([]);
     sandbox.configure({ forgery: 'none' });
   }, 120_000);
+  it('ends with exit 2 on a pasted subject that is not a challenge\'s, cancelling the request (regression: the run used to hang)', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
+    const dir = tempDir();
+    const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [sandbox.users[0]!]), '--manual']);
+    await run.waitForStderr(/Paste its subject line/);
+    run.child.stdin.end('ACME: not-a-token!\n');
+    expect(await run.exit).toBe(2);
+    expect(run.stderr()).toMatch(/alice@example.test: Stopped/);
+    expect(run.stderr()).toContain('the pasted subject is not an ACME challenge subject');
+    expect(run.stdout()).toBe('');
+  }, 60_000);
+
   it('stops cleanly on Ctrl-C while waiting for the paste: the request is cancelled, exit 130', async () => {
     sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'none' });
     const dir = tempDir();
