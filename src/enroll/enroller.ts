@@ -28,6 +28,7 @@ import type { EnrollerDeps } from './deps';
 import { bytesToBase64 } from './encoding';
 import { EnrollRequestError, messageOf } from './errors';
 import { Flow } from './flow';
+import { initialJoin } from './joins';
 import { LOCK } from './lock';
 import { challengeLikeMail, newMail } from './mail/intake';
 import type { KeyType, MailRef, RevocationReason, Usage } from './ports';
@@ -98,6 +99,7 @@ export class Enroller {
     const key = await this.keyFor(request, keyType, usage);
     const now = this.flow.now();
     const preexistingMail = await challengeLikeMail(this.flow, now - SCAN_MARGIN_MS);
+    const join = await initialJoin(this.deps.storage, settings.tokenJoin, settings.directoryUrl);
     const id = this.deps.randomId();
     const base: Enrollment = {
       schema: SCHEMA_VERSION,
@@ -107,7 +109,8 @@ export class Enroller {
       directoryUrl: settings.directoryUrl,
       keyType,
       usage,
-      tokenJoin: settings.tokenJoin,
+      tokenJoin: join.join,
+      joinChoice: join.choice,
       keepKey: request.keepKey ?? settings.keepKey,
       termsAgreed: request.termsAgreed,
       createdAt: now,

@@ -10,6 +10,8 @@ import type { RefusalReason } from '../messages/reasons';
 import type { KeyType, RevocationReason, TokenJoin, Usage } from '../shared/vocabulary';
 export type { KeyType, RevocationReason, TokenJoin, Usage };
 export { KEY_TYPES, USAGES } from '../shared/vocabulary';
+/** The option: a join, or `auto` — found per CA (string first, the other after a refused reply, remembered). */
+export type TokenJoinSetting = TokenJoin | 'auto';
 
 /** Why src/messages refused a mail (src/messages/reasons.ts); the flow adds its own codes (./vocabulary.ts). */
 export type { RefusalReason };
@@ -172,6 +174,11 @@ export interface MailCheckAnswer {
   readonly body: string;
   /** How the token halves were joined, shown in the UI (servers disagree on the join). */
   readonly joinUsed: TokenJoin;
+  /**
+   * Both joins give the same response for this mail (the halves' lengths make the readings
+   * agree): the CA's verdict then says nothing about which join it uses.
+   */
+  readonly joinsAgree?: boolean;
   /** What made the mail authentic, for the popup (e.g. "DKIM d=ca.example"). */
   readonly authenticity: string;
 }
@@ -274,6 +281,8 @@ export interface CertStorePort {
   trustRootForEmail(der: Uint8Array, sha256Fingerprint: string): Promise<void>;
   /** Whether the identity signs all mail by default and requires encryption by default. */
   setSendDefaults(identityId: string, signMail: boolean, encrypt: boolean): Promise<void>;
+  /** Thunderbird's own PKCS#12 export of an installed certificate and its key, under `passphrase` (NSS, native). */
+  exportPkcs12(dbKey: string, passphrase: string): Promise<Uint8Array>;
 }
 
 /** A certificate as the store holds it. */

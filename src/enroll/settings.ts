@@ -3,13 +3,14 @@
  * (managed-schema.json), and what the user saved. Values are validated field by field, so a
  * hand-edited or outdated entry falls back to the default instead of breaking the flow.
  */
-import { KEY_TYPES, USAGES, type KeyType, type TokenJoin, type Usage } from './ports';
+import { KEY_TYPES, USAGES, type KeyType, type TokenJoinSetting, type Usage } from './ports';
 
 export interface Settings {
   readonly directoryUrl: string;
   readonly eabKeyId: string;
   readonly eabHmacKey: string;
-  readonly tokenJoin: TokenJoin;
+  /** `auto`: found per CA (string first; the other join once after a refused reply; remembered). */
+  readonly tokenJoin: TokenJoinSetting;
   readonly keyType: KeyType;
   readonly usage: Usage;
   readonly askBeforeReplying: boolean;
@@ -50,7 +51,7 @@ export const DEFAULT_SETTINGS: Settings = {
   directoryUrl: '',
   eabKeyId: '',
   eabHmacKey: '',
-  tokenJoin: 'string',
+  tokenJoin: 'auto',
   keyType: 'P-256',
   usage: 'both',
   askBeforeReplying: false,
@@ -105,7 +106,7 @@ export function validSettings(input: unknown): Partial<Settings> {
   str('directoryUrl', (v) => v.trim() === '' || isHttpsUrl(v.trim()));
   str('eabKeyId');
   str('eabHmacKey', (v) => /^[A-Za-z0-9_-]*$/.test(v.trim()));
-  str('tokenJoin', (v) => v === 'string' || v === 'bytes');
+  str('tokenJoin', (v) => v === 'string' || v === 'bytes' || v === 'auto');
   str('keyType', (v) => (KEY_TYPES as readonly string[]).includes(v));
   str('usage', (v) => (USAGES as readonly string[]).includes(v));
   bool('askBeforeReplying');

@@ -6,6 +6,7 @@
  * Secrets: the certificate key is stored only as encrypted PKCS#8 (under the user's passphrase);
  * the passphrase itself only in storage.session. Nothing here is a secret in the clear.
  */
+import type { JoinChoice } from './joins';
 import type { Usability, UsabilityVerdict } from './usability';
 import type { KeyType, ProblemInfo, RevocationReason, TokenJoin, Usage } from './ports';
 import type { RefusalCode } from './vocabulary';
@@ -116,6 +117,8 @@ export interface PendingReply {
   readonly replySubject: string;
   readonly body: string;
   readonly joinUsed: TokenJoin;
+  /** Both joins give this response: the CA's verdict will not tell which one it reads. */
+  readonly joinsAgree?: boolean;
   readonly authenticity: string;
 }
 
@@ -180,6 +183,16 @@ export interface Enrollment {
   readonly polls?: number;
   /** At `installed`: whether Thunderbird can use the certificate (the identity's record has the details). */
   readonly usability?: UsabilityVerdict;
+  /** Where `tokenJoin` came from: the options, the CA's earlier acceptance, or the default (./joins.ts). */
+  readonly joinChoice?: JoinChoice;
+  /** Both joins gave the response that was sent (set with `answeredMail`). */
+  readonly joinsAgree?: boolean;
+  /** The CA refused the reply made with this join; a second order uses the other (once). */
+  readonly joinRetriedFrom?: { readonly join: TokenJoin; readonly at: number; readonly problem?: ProblemInfo };
+  /** Challenge mails answered for an earlier order of this enrollment: never answered again. */
+  readonly earlierAnswers?: readonly string[];
+  /** When the current order was created: a challenge mail must be newer. */
+  readonly orderedAt?: number;
 }
 
 /** The certificate installed for an identity: what the popup summarises and renewal watches. */

@@ -360,6 +360,14 @@ export class FakeCertStore implements CertStorePort {
   addIntermediates = this.usability.addIntermediates;
   trustRootForEmail = this.usability.trustRootForEmail;
   setSendDefaults = this.usability.setSendDefaults;
+  /** Thunderbird's export: as strong as ours (the default), weaker (then the flow builds its own), or failing. */
+  exportResult: 'strong' | 'weak' | 'fail' = 'strong';
+  readonly exports: { dbKey: string; passphrase: string }[] = [];
+  exportPkcs12(dbKey: string, passphrase: string): Promise<Uint8Array> {
+    this.exports.push({ dbKey, passphrase });
+    if (this.exportResult === 'fail') return Promise.reject(new Error('export failed'));
+    return Promise.resolve(new TextEncoder().encode(this.exportResult === 'strong' ? `P12[exported ${dbKey}]` : `WEAK[${dbKey}]`));
+  }
 }
 
 export class World {

@@ -71,7 +71,7 @@ describe('install: usable, not just installed', () => {
 });
 
 describe("install: the user's .p12", () => {
-  it("is Thunderbird's export when it is as strong as ours, offered before the step is recorded", async () => {
+  it("is Thunderbird's export when it is as strong as ours, offered once the certificate is installed", async () => {
     const world = new World();
     const done = await install(world, world.enroller());
     expect(done.step).toBe('installed');

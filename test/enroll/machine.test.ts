@@ -45,10 +45,15 @@ describe('enrollment: the happy path', () => {
     expect(world.acme.posted).toBe(1);
     expect(world.acme.calls.indexOf('respondToChallenge')).toBeGreaterThan(world.acme.calls.indexOf('thumbprint'));
     expect(world.acme.finalized).toBe(1);
-    expect(done.history.map((h) => h.step)).toEqual(['new', 'account', 'ordered', 'awaiting-mail', 'replying', 'replied', 'validating', 'finalizing', 'downloading', 'installing', 'installed']);
-    expect(world.certStore.imported).toEqual([{ email: ALICE.email, passphrase: PASS }]);
+    expect(done.history.map((h) => h.step)).toEqual(['new', 'account', 'ordered', 'awaiting-mail', 'replying', 'replied', 'validating', 'finalizing', 'downloading', 'installing', 'installing', 'installing', 'installed']);
+    // Inside the install step, where the time goes: the import, then NSS's verdict.
+    expect(done.history.filter((h) => h.step === 'installing').map((h) => h.note)).toEqual([undefined, 'imported into Thunderbird', 'checked by NSS: ready']);
+    // Imported under a one-time secret; the .p12 offered is Thunderbird's export under the passphrase.
+    expect(world.certStore.imported).toEqual([{ email: ALICE.email, passphrase: 'one-time-secret' }]);
+    expect(world.certStore.exports).toEqual([{ dbKey: 'DBKEY-alice@example.test', passphrase: PASS }]);
     expect(world.certStore.identities.get('id1')).toEqual({ dbKey: 'DBKEY-alice@example.test', usage: 'both' });
     expect(world.downloads.map((d) => d.filename)).toEqual(['alice@example.test.p12']);
+    expect(new TextDecoder().decode(world.downloads[0]!.bytes)).toBe('P12[exported DBKEY-alice@example.test]');
     expect(world.notices.map((n) => n.kind)).toEqual(['installed']);
     const cert = await enroller.certificate('id1');
     expect(cert?.sha256Fingerprint).toBe('AB:CD');
@@ -855,10 +860,10 @@ describe('certificates: renew and revoke', () => {
 
   it('notifies once when two thirds of the lifetime have passed (unattended renewal off)', async () => {
     const world = new World();
+    world.settings = { ...world.settings, autoRenew: 'off' };
     const enroller = await installed(world);
     world.now = 59 * DAY;
     await enroller.checkRenewals();
-    world.settings = { ...world.settings, autoRenew: 'off' };
     expect(world.notices.filter((n) => n.kind === 'renewalDue')).toHaveLength(0);
     world.now = 61 * DAY;
     await enroller.checkRenewals();
@@ -868,10 +873,10 @@ describe('certificates: renew and revoke', () => {
 
   it('follows the ARI window when the CA offers one, and renews with `replaces`', async () => {
     const world = new World();
+    world.settings = { ...world.settings, autoRenew: 'off' };
     const enroller = await installed(world);
     world.acme.ari = { start: 10 * DAY, end: 20 * DAY };
     await enroller.checkRenewals();
-    world.settings = { ...world.settings, autoRenew: 'off' };
     const record = await enroller.certificate('id1');
     expect(record?.renewalSource).toBe('ari');
     expect(record?.renewAt).toBe(15 * DAY);
