@@ -13,7 +13,9 @@ import { PROFILE_PREFIX, enrollAll, exitForError, interruptible, type CommandIo,
 import { acquireLock } from './node/lock';
 import { Progress } from './node/progress';
 import { FileStorage, ensureStateDir } from './node/storage';
-import { EXIT, cancelStale, createRunContext, exitCodeOf, type Outcome, type RunConfig } from './run';
+import { EXIT, InputFileError, cancelStale, createRunContext, exitCodeOf, type Outcome, type RunConfig, type RunContext } from './run';
+import { MailServerError } from './node/mail';
+import { PortError } from '../enroll/ports';
 import { StdinLines, defaultStateDir } from './terminal';
 
 interface Due {
@@ -50,14 +52,22 @@ export async function run(args: string[]): Promise<number> {
         skipped.push(record.email);
         continue;
       }
-      const ctx = createRunContext(profile.config, { stateDir, progress, storage });
+      // One certificate's trouble (its mail server down, a file gone) does not keep the others from renewing.
+      let ctx: RunContext | undefined;
       try {
-        await ctx.start();
-        await cancelStale(ctx);
-        const passphrase = ctx.passphrases.get(record.email.toLowerCase())!;
-        outcomes.push(...(await enrollAll(ctx, io, () => ctx.enroller.renew(record.identityId, passphrase, true))));
+        const context = createRunContext(profile.config, { stateDir, progress, storage });
+        ctx = context;
+        await context.start();
+        await cancelStale(context);
+        const passphrase = context.passphrases.get(record.email.toLowerCase())!;
+        outcomes.push(...(await enrollAll(context, io, () => context.enroller.renew(record.identityId, passphrase, true))));
+      } catch (error) {
+        const code = error instanceof MailServerError ? 'mailServer' : error instanceof InputFileError ? 'input' : error instanceof PortError && error.kind === 'transient' ? 'network' : undefined;
+        if (code === undefined) throw error;
+        progress.line(`${record.email}: not renewed: ${error instanceof Error ? error.message : String(error)}`);
+        outcomes.push({ email: record.email, step: 'failed', refusals: [], error: { code, message: error instanceof Error ? error.message : String(error) } });
       } finally {
-        await ctx.stop().catch(() => undefined);
+        await ctx?.stop().catch(() => undefined);
       }
     }
     progress.done();

@@ -329,6 +329,8 @@ export async function finish(ctx: RunContext, e: Enrollment): Promise<Outcome> {
 /** The exit code for a set of outcomes: the worst one wins. */
 export function exitCodeOf(outcomes: readonly Outcome[]): number {
   if (outcomes.every((o) => o.step === 'installed')) return EXIT.ok;
+  if (outcomes.some((o) => o.error?.code === 'mailServer')) return EXIT.mailServer;
   if (outcomes.some((o) => o.error?.code === 'network')) return EXIT.network;
+  if (outcomes.some((o) => o.error?.code === 'input')) return EXIT.usage;
   return EXIT.failed;
 }

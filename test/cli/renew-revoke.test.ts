@@ -59,6 +59,15 @@ describe('acme-email renew and revoke', () => {
     expect(await revoke.exit, revoke.stderr()).toBe(0);
     expect(revoke.stderr()).toContain('revoked: alice@example.test');
 
+    // Due, but the mail server refuses the login (the password changed): exit 4 for cron, nothing replaced.
+    const passwordFile = join(dir, `${alice.email}.password`);
+    writeFileSync(passwordFile, 'an old password\n');
+    const refused = startCli(['renew', ...state, '--json']);
+    expect(await refused.exit).toBe(4);
+    expect(JSON.parse(refused.stdout())).toMatchObject({ due: [alice.email], renewed: [{ email: alice.email, step: 'failed', error: { code: 'mailServer' } }] });
+    expect(serial(chain)).toBe(first);
+    writeFileSync(passwordFile, `${alice.password}\n`);
+
     const due = startCli(['renew', ...state, '--json']);
     expect(await due.exit, due.stderr()).toBe(0);
     const result = JSON.parse(due.stdout()) as { due: string[]; renewed: { email: string; step: string }[] };
