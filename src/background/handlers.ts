@@ -110,22 +110,8 @@ async function value(ctx: HandlerContext, request: Request): Promise<ResponseVal
       return { passphrase: await enroller.revealGeneratedPassphrase(request.enrollmentId) };
     case 'revokeWithKey':
       return enroller.revokeWithCertificateKey(base64ToBytes(request.pkcs12), request.passphrase, request.reason);
-    case 'download': {
-      const record = await enroller.certificate(request.identityId);
-      if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');
-      const kept = (await enroller.list()).find((e) => e.id === record.enrollmentId && e.encryptedKey !== undefined);
-      if (kept?.encryptedKey !== undefined && request.passphrase !== undefined) {
-        // The key was kept (encrypted) for renewal: rebuild the full .p12 with it.
-        const pkcs12 = await ctx.keys.buildPkcs12(base64ToBytes(kept.encryptedKey), request.passphrase, record.chainPem, record.email);
-        const filename = `${record.email}.p12`;
-        await ctx.downloads.offer(filename, pkcs12, 'application/x-pkcs12');
-        return { filename };
-      }
-      // Otherwise the key lives only in Thunderbird and the .p12 saved at install: offer the certificate.
-      const filename = `${record.email}.pem`;
-      await ctx.downloads.offer(filename, new TextEncoder().encode(record.chainPem), 'application/x-pem-file');
-      return { filename };
-    }
+    case 'download':
+      return enroller.download(request.identityId, request.passphrase);
   }
 }
 

@@ -29,6 +29,8 @@ import { bytesToBase64 } from './encoding';
 import { EnrollRequestError, messageOf } from './errors';
 import { Flow } from './flow';
 import { initialJoin } from './joins';
+import { MIN_PASSPHRASE_LENGTH, isAcceptablePassphrase } from './passphrase';
+import { downloadForUser, type Downloaded } from './certificates/download';
 import { LOCK } from './lock';
 import { challengeLikeMail, newMail } from './mail/intake';
 import type { KeyType, MailRef, RevocationReason, Usage } from './ports';
@@ -148,7 +150,7 @@ export class Enroller {
       return { encryptedKey: request.keptKey, csr, passphrase: request.passphrase, generated: false };
     }
     const passphrase = request.passphrase ?? this.deps.keys.generatePassphrase();
-    if (passphrase.length < 8) throw new EnrollRequestError('weakPassphrase', 'The passphrase must have at least 8 characters.');
+    if (!isAcceptablePassphrase(passphrase)) throw new EnrollRequestError('weakPassphrase', `The passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters.`);
     const key = await this.deps.keys.generate(request.email, keyType, usage, passphrase);
     return { encryptedKey: bytesToBase64(key.encryptedKey), csr: bytesToBase64(key.csrDer), passphrase, generated: request.passphrase === undefined };
   }
@@ -332,6 +334,11 @@ export class Enroller {
   /** The user's choice for the identity: renew by itself when due, or not. */
   setAutoRenew(identityId: string, on: boolean): Promise<CertificateRecord> {
     return setAutoRenew(this.flow, identityId, on);
+  }
+
+  /** The certificate for the user to keep: a `.p12` under `passphrase` (Thunderbird's export, else the kept key), or the chain. */
+  download(identityId: string, passphrase: string | undefined): Promise<Downloaded> {
+    return downloadForUser(this.flow, identityId, passphrase);
   }
 
   /** The user's consent to trust, for e-mail, the root shown with this fingerprint; then checked again. */

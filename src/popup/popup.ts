@@ -10,6 +10,7 @@ import { KEY_TYPES, USAGES, type CaInfo, type KeyType, type RevocationReason, ty
 import { PROTOCOL, type EnrollmentView, type PopupState, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
 import { isTerminal, type CertificateRecord } from '../enroll/state';
 import { localizePage, t } from '../ui/i18n';
+import { isAcceptablePassphrase } from '../enroll/passphrase';
 import { nonConformantMail } from './nonconformant-view';
 import { installedStepKey, usabilityView, type UsabilityView } from './usability-view';
 import { renderPassphraseNeeded, renderRenewal, wireRenewal } from './renewal-panel';
@@ -238,8 +239,8 @@ function renderCertificate(record: CertificateRecord | undefined, enrollment: En
   show('cert-revoked', record.revoked !== undefined);
   if (record.revoked) text('cert-revoked', t('popupCertRevoked', when(record.revoked.at)));
   renderUsability(record);
-  const keptKey = enrollment?.id === record.enrollmentId && enrollment.hasKey;
-  show('download-passphrase-fields', keptKey);
+  // Thunderbird holds the key: a .p12 can be exported under a new passphrase whenever it is still valid.
+  show('download-passphrase-fields', record.revoked === undefined);
   el<HTMLButtonElement>('revoke').disabled = record.revoked !== undefined;
   el<HTMLButtonElement>('renew').disabled = enrollment !== undefined && !isTerminal(enrollment.step);
 }
@@ -314,7 +315,7 @@ function showGeneratedPassphrase(passphrase: string | undefined): void {
 function chosenPassphrase(): string | undefined {
   if (el<HTMLInputElement>('generate-passphrase').checked) return undefined;
   const passphrase = el<HTMLInputElement>('passphrase').value;
-  if (passphrase.length < 8) throw new InputError(t('popupPassphraseShort'));
+  if (!isAcceptablePassphrase(passphrase)) throw new InputError(t('popupPassphraseShort'));
   if (passphrase !== el<HTMLInputElement>('passphrase-confirm').value) throw new InputError(t('popupPassphraseMismatch'));
   return passphrase;
 }

@@ -93,3 +93,38 @@ describe("install: the user's .p12", () => {
     }
   });
 });
+
+describe('download at any time', () => {
+  it("gives a .p12 exported by Thunderbird under a new passphrase, or the chain without one", async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    await install(world, enroller);
+    world.downloads.length = 0;
+    expect(await enroller.download('id1', 'a new passphrase')).toEqual({ filename: 'alice@example.test.p12' });
+    expect(world.certStore.exports.at(-1)).toEqual({ dbKey: 'DBKEY-alice@example.test', passphrase: 'a new passphrase' });
+    expect(new TextDecoder().decode(world.downloads[0]!.bytes)).toBe('P12[exported DBKEY-alice@example.test]');
+    expect(await enroller.download('id1', undefined)).toEqual({ filename: 'alice@example.test.pem' });
+    await expect(enroller.download('id1', 'short')).rejects.toMatchObject({ code: 'weakPassphrase' });
+  });
+
+  it('never offers a weaker export: without a kept key it says so, with one it builds ours', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    await install(world, enroller);
+    world.certStore.exportResult = 'weak';
+    world.downloads.length = 0;
+    await expect(enroller.download('id1', 'a new passphrase')).rejects.toMatchObject({ code: 'noKey' });
+    expect(world.downloads).toEqual([]);
+
+    const keeping = new World();
+    const { enrollment } = await keeping.enroller().start({ ...ALICE, passphrase: 'correct horse battery', termsAgreed: true, keepKey: true });
+    const k = keeping.enroller();
+    await k.advance(enrollment.id);
+    await keeping.deliver(k, challengeMail(ALICE.email));
+    await keeping.elapse(k, POST_AFTER_REPLY_MS + 60_000);
+    keeping.certStore.exportResult = 'fail';
+    keeping.downloads.length = 0;
+    expect(await k.download('id1', 'correct horse battery')).toEqual({ filename: 'alice@example.test.p12' });
+    expect(new TextDecoder().decode(keeping.downloads[0]!.bytes)).toMatch(/^P12\[alice@example\.test\|/);
+  });
+});
