@@ -139,8 +139,8 @@ export function configOf(parsed: ParsedArgs): RunConfig {
     emails,
     keyType: keyTypeOf(single(parsed, 'key-type')),
     usage,
-    // auto: the reading most CAs use (string); for many token lengths both readings agree anyway.
-    tokenJoin: (join === 'auto' ? 'string' : join),
+    // auto: the flow finds the CA's join (string first, the other after a refused reply) and remembers it.
+    tokenJoin: join,
     ...(keyFile === undefined ? {} : { keyFile: resolve(keyFile) }),
     ...(eabKid === undefined ? {} : { eab: { kid: eabKid, hmacKeyFile: resolve(eabFile!) } }),
     trustFiles: (parsed.options.get('trust') ?? []).map((p) => resolve(p)),

@@ -1,7 +1,7 @@
 /** The `--help` text of the commands that get a certificate (cert, renew, revoke), with their exit codes. */
 export const ENROLL_USAGE = `  cert --server <ACME directory URL> --email <address> [--email <address> ...] --out <folder>
        [--key-type rsa-2048|rsa-3072|rsa-4096|p-256|p-384 (default p-256)] [--usage sign|encrypt|both (default both)]
-       [--key <key.pem>] [--join string|bytes|auto (default auto = string)] [--eab-kid <kid> --eab-hmac-key-file <file>]
+       [--key <key.pem>] [--join string|bytes|auto (default auto: found per CA)] [--eab-kid <kid> --eab-hmac-key-file <file>]
        [--trust <root.pem> ...] [--doh <DNS-over-HTTPS URL>] [--passphrase-file <file>] [--agree-tos]
        [--post-after <seconds> (default 120)] [--timeout <minutes> (default 30)] [--state-dir <folder>]
        [--ask (confirm each reply on the terminal)] [--json] [--verbose] [--plain]

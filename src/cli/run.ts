@@ -10,7 +10,7 @@ import { createAcmeAdapter } from '../enroll/adapters/acme';
 import { createKeysAdapter } from '../enroll/adapters/keys';
 import { createMailCheckAdapter } from '../enroll/adapters/mail-check';
 import { Enroller } from '../enroll/enroller';
-import type { AcmePort, KeyPort, KeyType, MailRef, TokenJoin, Usage } from '../enroll/ports';
+import type { AcmePort, KeyPort, KeyType, MailRef, TokenJoinSetting, Usage } from '../enroll/ports';
 import { DEFAULT_SETTINGS, type Settings } from '../enroll/settings';
 import { isTerminal, type Enrollment } from '../enroll/state';
 import { createCsr, encryptPrivateKey, importPrivateKeyPem } from '../pkcs12/index';
@@ -57,7 +57,7 @@ export interface RunConfig {
   readonly emails: readonly string[];
   readonly keyType: KeyType;
   readonly usage: Usage;
-  readonly tokenJoin: TokenJoin;
+  readonly tokenJoin: TokenJoinSetting;
   /** An existing key (PEM) to certify instead of a new one. */
   readonly keyFile?: string;
   readonly eab?: { readonly kid: string; readonly hmacKeyFile: string };

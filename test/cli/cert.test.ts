@@ -110,6 +110,17 @@ describe('acme-email cert over IMAP and SMTP', () => {
     }
   }, 150_000);
 
+  it('finds a CA\'s token join by itself (--join auto, the default): a CA that joins bytes still issues', async () => {
+    sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'bytes', forgery: 'none' });
+    const bob = sandbox.users[1]!;
+    const dir = tempDir();
+    const run = startCli(['cert', ...sandboxArgs(sandbox, dir, [bob]), ...mailArgs(sandbox, dir, [bob]), '--verbose']);
+    expect(await run.exit, run.stderr()).toBe(0);
+    checkFiles({ dir, user: bob });
+    expect(sandbox.repliesReceived().filter((r) => r.from === bob.email).at(-1)).toMatchObject({ verdict: 'valid' });
+    sandbox.configure({ tokenJoin: 'string' });
+  }, 180_000);
+
   it('refuses forged challenge mails (unsigned, signed by another domain, a From other than the challenge `from`) with the add-on\'s reasons and never answers them', async () => {
     sandbox.configure({ challengeTiming: 'on-fetch', tokenJoin: 'string', forgery: 'unsigned' });
     const alice = sandbox.users[0]!;
