@@ -5,13 +5,15 @@
  *   popup-progress.png   the steps while the flow waits for the CA
  *   popup-installed.png  every step done
  *   popup-certificate.png the certificate summary with Download, Renew, Revoke
+ *   popup-trust.png      the question: trust the CA's root (subject, SHA-256) for e-mail?
+ *   popup-ready.png      after yes: ready to sign and encrypt, signing by default
  *   popup-refused.png    a forged challenge mail refused, with the reason
  * Run: `npx tsx test/e2e/screenshots.ts [--headless] [outDir]`. The popup is drawn by Thunderbird
  * itself (WindowGlobalParent.drawSnapshot), so headless gives the same picture (without focus rings).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { POPUP, openPopup, startInPopup, waitForEnrollment } from '../../scripts/harness/drive';
+import { POPUP, answerTrustQuestion, openPopup, startInPopup, waitForEnrollment, waitForVerdict } from '../../scripts/harness/drive';
 import { startWorld, type World } from '../../scripts/harness/world';
 import { startXvfb, type Xvfb } from '../../scripts/harness/xvfb';
 
@@ -58,6 +60,13 @@ async function main(): Promise<void> {
     await shoot(world, 'popup-installed.png');
     const top = await tb.popup<number>('return content.document.querySelector(arguments[0]).getBoundingClientRect().top + content.scrollY;', [POPUP.certificate]);
     await shoot(world, 'popup-certificate.png', Math.max(0, Math.floor(top) - 8));
+    // The mailbox root is not trusted for e-mail in this profile: the question, then the answer.
+    await tb.waitInPopup('const q = content.document.querySelector(arguments[0]); return !!q && !q.hidden;', 30_000, [POPUP.trustQuestion]);
+    const usabilityTop = await tb.popup<number>('return content.document.querySelector(arguments[0]).getBoundingClientRect().top + content.scrollY;', [POPUP.usability]);
+    await shoot(world, 'popup-trust.png', Math.max(0, Math.floor(usabilityTop) - 8));
+    await answerTrustQuestion(tb, 'accept');
+    await waitForVerdict(tb, (v) => v === 'ready');
+    await shoot(world, 'popup-ready.png', Math.max(0, Math.floor(usabilityTop) - 8));
     await world.dispose();
     world = undefined;
 
