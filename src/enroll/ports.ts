@@ -326,7 +326,7 @@ export interface Clock {
   now(): number;
 }
 
-export const NOTICE_KINDS = ['installed', 'installedUnusable', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue', 'renewed', 'renewalFailing', 'renewalNeedsPassphrase'] as const;
+export const NOTICE_KINDS = ['installed', 'installedUnusable', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue', 'renewed', 'renewalFailing', 'renewalNeedsPassphrase', 'renewalStalled'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export interface Notifier {

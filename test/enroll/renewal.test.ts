@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Enroller } from '../../src/enroll/enroller';
 import { EnrollRequestError } from '../../src/enroll/errors';
-import { daysLeft, renewalRetryDelay } from '../../src/enroll/certificates/renewal';
+import { daysLeft, expiryWarningAt, renewalRetryDelay } from '../../src/enroll/certificates/renewal';
 import { PortError } from '../../src/enroll/ports';
 import { KEYS, type CertificateRecord, type Enrollment } from '../../src/enroll/state';
 import { DAY, World, challengeMail } from './fakes';
@@ -206,6 +206,31 @@ describe('unattended renewal', () => {
     // 120 s: tries 4 s apart at first, at most 20 s: several fit before expiry.
     expect(renewalRetryDelay(1, 120_000)).toBe(4_000);
     expect(renewalRetryDelay(10, 120_000)).toBe(20_000);
+  });
+
+  it('warns before expiry, saying the days left, when a renewal waits (here for the kept key\'s passphrase) too long', async () => {
+    const world = new World();
+    const enroller = await installed(world, true);
+    const old = await record(enroller);
+    await whenDue(world, enroller);
+    const [waiting] = renewals(await enroller.list());
+    expect(waiting).toMatchObject({ step: 'new', needsPassphrase: true });
+    // While it waits, the check comes back only for the warning: the last week before expiry.
+    const warnAt = expiryWarningAt(old);
+    expect(warnAt).toBe(old.notAfter - 7 * DAY);
+    expect(await enroller.nextRenewalCheckAt()).toBe(warnAt);
+    world.now = warnAt - 1;
+    await enroller.checkRenewals();
+    expect(world.notices.filter((n) => n.kind === 'renewalStalled')).toHaveLength(0);
+    world.now = warnAt;
+    await enroller.checkRenewals();
+    await enroller.checkRenewals();
+    expect(world.notices.filter((n) => n.kind === 'renewalStalled')).toEqual([{ kind: 'renewalStalled', email: ALICE.email, detail: '7' }]);
+    // Then once a day at most.
+    expect(await enroller.nextRenewalCheckAt()).toBe(warnAt + DAY);
+    world.now = warnAt + DAY;
+    await enroller.checkRenewals();
+    expect(world.notices.filter((n) => n.kind === 'renewalStalled').map((n) => n.detail)).toEqual(['7', '6']);
   });
 
   it('a revoked certificate is not renewed', async () => {

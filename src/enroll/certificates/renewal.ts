@@ -55,6 +55,14 @@ export function warningInterval(lifetimeMs: number): number {
   return Math.min(DAY_MS, lifetimeMs / 10);
 }
 
+/**
+ * From when a renewal still not done is worth a warning even while it runs (it may wait for the
+ * user: a passphrase, an OK to reply): the last week, or the last sixth of a short lifetime.
+ */
+export function expiryWarningAt(record: Pick<CertificateRecord, 'notBefore' | 'notAfter'>): number {
+  return record.notAfter - Math.min(7 * DAY_MS, (record.notAfter - record.notBefore) / 6);
+}
+
 /** Whole days left before expiry, rounded up (a certificate with hours left has 1 day left). */
 export function daysLeft(notAfter: number, now: number): number {
   return Math.max(0, Math.ceil((notAfter - now) / DAY_MS));
@@ -74,8 +82,11 @@ export function renewalCheckAt(record: CertificateRecord, policy: AutoRenewPolic
   const tracked = record.renewal?.enrollmentId;
   if (tracked !== undefined) {
     const e = enrollments.find((x) => x.id === tracked);
-    // Still running: the enrollment has its own wake-ups. Ended: its outcome is to be recorded now.
-    return e !== undefined && !isTerminal(e.step) ? undefined : now;
+    // Ended: its outcome is to be recorded now. Still running: the enrollment has its own
+    // wake-ups; the check comes back only to warn, near expiry, that it is not done yet.
+    if (e === undefined || isTerminal(e.step)) return now;
+    const warnedAt = record.renewal?.warnedAt;
+    return Math.max(expiryWarningAt(record), warnedAt === undefined ? 0 : warnedAt + warningInterval(record.notAfter - record.notBefore));
   }
   if (runningFor(enrollments, record.identityId)) return undefined;
   if (autoRenewOn(policy, record)) return Math.max(record.renewAt, record.renewal?.retryAt ?? 0);
@@ -166,7 +177,7 @@ async function settleAttempt(flow: Flow, record: CertificateRecord, enrollments:
   const tracked = record.renewal?.enrollmentId;
   if (tracked === undefined) return record;
   const e = enrollments.find((x) => x.id === tracked);
-  if (e !== undefined && !isTerminal(e.step)) return record;
+  if (e !== undefined && !isTerminal(e.step)) return stalled(flow, record, now);
   if (e?.step === 'installed') {
     // Installed, yet the record is not the new certificate's: another installation came after it.
     const { renewal: _done, ...rest } = record;
@@ -174,6 +185,15 @@ async function settleAttempt(flow: Flow, record: CertificateRecord, enrollments:
   }
   const why = e === undefined ? 'the renewal was removed before it finished' : e.step === 'cancelled' ? 'cancelled' : `${e.error?.code ?? 'failed'}: ${e.error?.message ?? ''}`;
   return failed(flow, record, why, now);
+}
+
+/** A renewal still running near expiry (waiting for the user, or for the CA): warned, at most once per interval. */
+async function stalled(flow: Flow, record: CertificateRecord, now: number): Promise<CertificateRecord> {
+  const attempt = record.renewal;
+  if (attempt === undefined || now < expiryWarningAt(record)) return record;
+  if (attempt.warnedAt !== undefined && now - attempt.warnedAt < warningInterval(record.notAfter - record.notBefore)) return record;
+  await flow.deps.notifier.notify('renewalStalled', record.email, String(daysLeft(record.notAfter, now)));
+  return { ...record, renewal: { ...attempt, warnedAt: now } };
 }
 
 /** One more failure: the next try after the back-off, and a warning unless one was given lately. */
