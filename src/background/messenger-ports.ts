@@ -2,7 +2,6 @@
  * The enrollment ports over Thunderbird's MailExtension APIs (docs/ADDON.md, "Thunderbird facts").
  * Thin on purpose: every decision is in src/enroll and the core folders.
  */
-import { base64ToBytes, bytesToBase64 } from '../enroll/encoding';
 import {
   PortError,
   type CertStorePort,
@@ -19,7 +18,7 @@ import {
 } from '../enroll/ports';
 import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
 import { parseAddressList } from '../messages/index';
-import { base64UrlDecode } from '../shared/encoding';
+import { base64Decode as base64ToBytes, base64Encode as bytesToBase64, base64UrlDecode } from '../shared/encoding';
 import { composeMismatches, type ComposeView } from '../enroll/mail/read-back';
 import { smimeStore, type RawCertificate, type RawVerification } from './smime-store';
 

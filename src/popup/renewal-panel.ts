@@ -1,15 +1,15 @@
 /**
- * The popup's renewal and revocation-by-key controls: draws ./renewal-view.ts's answer into the
- * certificate section and sends the requests (the per-identity switch, the generated passphrase
- * shown once, a revocation signed by the key of a `.p12` the user picks). popup.ts calls
- * `renderRenewal` when it draws and `wireRenewal` once.
+ * The popup's renewal and revocation-by-key controls: draws the view model's renewal panel
+ * (./view-model.ts, from ./renewal-view.ts) into the certificate section and sends the requests
+ * (the per-identity switch, the generated passphrase shown once, a revocation signed by the key of
+ * a `.p12` the user picks). popup.ts calls `drawRenewal` when it draws and `wireRenewal` once.
  */
-import { bytesToBase64 } from '../enroll/encoding';
-import type { EnrollmentView, PopupState, Request, RequestType, ResponseValues } from '../enroll/protocol';
+import { base64Encode as bytesToBase64 } from '../shared/encoding';
+import type { Request, RequestType, ResponseValues } from '../enroll/protocol';
 import type { RevocationReason } from '../enroll/ports';
-import type { CertificateRecord } from '../enroll/state';
 import { t } from '../ui/i18n';
-import { renewalView } from './renewal-view';
+import { el, fillSelect, sayIn, show } from './dom';
+import type { RenewalPanel } from './view-model';
 
 /** What the panel borrows from popup.ts. */
 export interface PanelContext {
@@ -22,48 +22,22 @@ export interface PanelContext {
   inputError(message: string): Error;
 }
 
-// The caller names the element type it placed in popup.html (as popup.ts does).
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`popup.html has no #${id}`);
-  return found as T;
-}
-
-function show(id: string, visible: boolean): void {
-  el(id).hidden = !visible;
-}
-
-const when = (ms: number): string => new Date(ms).toLocaleString();
-
-/** The renewal part of the certificate section. */
-export function renderRenewal(state: PopupState, record: CertificateRecord | undefined): void {
-  const origin = state.enrollments.find((e) => e.id === record?.enrollmentId);
-  const view = record === undefined ? undefined : renewalView(record, state.autoRenew, origin?.keepKey === true && origin.hasKey, state.passphrasesToShow, Date.now());
+/** The renewal part of the certificate section; undefined hides it. */
+export function drawRenewal(view: RenewalPanel | undefined): void {
   show('renewal', view !== undefined);
   if (!view) return;
   const box = el<HTMLInputElement>('auto-renew');
   box.checked = view.autoRenew.checked;
   box.disabled = view.autoRenew.disabled;
-  show('auto-renew-forced', view.autoRenew.forcedKey !== undefined);
-  if (view.autoRenew.forcedKey !== undefined) el('auto-renew-forced').textContent = t(view.autoRenew.forcedKey);
-  el('renewal-key').textContent = t(view.keyKey);
+  show('auto-renew-forced', view.forced !== undefined);
+  if (view.forced !== undefined) sayIn('auto-renew-forced', view.forced);
+  sayIn('renewal-key', view.key);
   show('renewed-from', view.renewedFrom !== undefined);
-  if (view.renewedFrom) el('renewed-from').textContent = t('popupRenewedFrom', when(view.renewedFrom.at), t(view.renewedFrom.howKey));
+  if (view.renewedFrom !== undefined) sayIn('renewed-from', view.renewedFrom);
   show('renewal-failing', view.failing !== undefined);
-  if (view.failing) {
-    const next = view.failing.retryAt === undefined ? '—' : when(view.failing.retryAt);
-    el('renewal-failing').textContent = t('popupRenewalFailing', String(view.failing.failures), view.failing.lastError, next, String(view.failing.daysLeft));
-  }
-  const button = el('show-passphrase');
+  if (view.failing !== undefined) sayIn('renewal-failing', view.failing);
   show('show-passphrase', view.passphraseToShow !== undefined);
-  button.dataset['enrollmentId'] = view.passphraseToShow ?? '';
-}
-
-/** Which sentence goes with the passphrase form: the kept key for a renewal, or the install. */
-export function renderPassphraseNeeded(e: EnrollmentView): void {
-  show('passphrase-needed-key', e.step === 'new');
-  show('passphrase-needed-install', e.step !== 'new');
+  el('show-passphrase').dataset['enrollmentId'] = view.passphraseToShow ?? '';
 }
 
 export function wireRenewal(ctx: PanelContext, reasons: readonly RevocationReason[]): void {
@@ -78,15 +52,8 @@ export function wireRenewal(ctx: PanelContext, reasons: readonly RevocationReaso
       ctx.showGeneratedPassphrase(passphrase);
     }),
   );
+  fillSelect('revoke-key-reason', reasons.map((r) => ({ value: String(r), label: t(`revoke_${r}`) })));
   const reason = el<HTMLSelectElement>('revoke-key-reason');
-  reason.replaceChildren(
-    ...reasons.map((r) => {
-      const option = document.createElement('option');
-      option.value = String(r);
-      option.textContent = t(`revoke_${r}`);
-      return option;
-    }),
-  );
   el('revoke-key-confirm').addEventListener('click', () =>
     void ctx.act(async () => {
       const file = el<HTMLInputElement>('revoke-key-file').files?.[0];
