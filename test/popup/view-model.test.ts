@@ -1,0 +1,254 @@
+/** What the popup shows, decided in Node (src/popup/view-model.ts): sections, buttons, texts as message names. */
+import { describe, expect, it } from 'vitest';
+import type { EnrollmentView, IdentityView, PopupState } from '../../src/enroll/protocol';
+import type { CertificateRecord, Refusal, Step } from '../../src/enroll/state';
+import { passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type Message, type Phrase, type PopupInput } from '../../src/popup/view-model';
+
+const alice: IdentityView = { id: 'id1', email: 'alice@example.org', name: 'Alice', accountName: 'a', smime: null };
+const bob: IdentityView = { id: 'id2', email: 'bob@example.org', name: 'Bob', accountName: 'b', smime: { signing: true, encryption: false, signMail: false, encrypt: false } };
+
+function enrollment(step: Step, extra: Partial<EnrollmentView> = {}): EnrollmentView {
+  return {
+    schema: 1, id: 'e1', identityId: 'id1', email: 'alice@example.org', directoryUrl: 'https://ca.example/dir', keyType: 'P-256', usage: 'both', tokenJoin: 'string',
+    keepKey: false, termsAgreed: true, createdAt: 0, step, history: [{ step: 'new', at: 1000 }, { step, at: 2000, note: 'why' }], attempts: 0, challengePosted: false, refusals: [], hasKey: false,
+    ...extra,
+  };
+}
+
+function certificate(extra: Partial<CertificateRecord> = {}): CertificateRecord {
+  return {
+    schema: 1, identityId: 'id1', email: 'alice@example.org', directoryUrl: 'https://ca.example/dir', enrollmentId: 'e1', keyType: 'P-256', usage: 'both',
+    chainPem: '', emails: ['alice@example.org'], notBefore: 0, notAfter: 90 * 86_400_000, sha256Fingerprint: 'AA:BB', serialNumber: '01', issuer: 'CN=CA', dbKey: 'k',
+    installedAt: 0, renewAt: 60 * 86_400_000, renewalSource: 'lifetime', ...extra,
+  };
+}
+
+function state(extra: Partial<PopupState> = {}): PopupState {
+  return {
+    identities: [alice, bob], directoryUrl: 'https://ca.example/dir', locked: false,
+    defaults: { keyType: 'P-256', usage: 'both', keepKey: false, askBeforeReplying: false },
+    enrollments: [], certificates: [], autoRenew: 'user', passphrasesToShow: [], ...extra,
+  };
+}
+
+const view = (s: PopupState, extra: Partial<PopupInput> = {}) => popupView({ state: s, shownIdentityId: 'id1', caRead: 'read', generatePassphrase: true, now: 0, ...extra });
+
+/** The message a phrase names (a literal or a join is not one). */
+function message(p: Phrase | undefined): Message {
+  if (p === undefined || typeof p === 'string' || !('key' in p)) throw new Error(`not a message: ${JSON.stringify(p)}`);
+  return p;
+}
+
+describe('popupView: the start form', () => {
+  it('is offered for an identity with nothing running and no valid certificate', () => {
+    expect(view(state()).start.visible).toBe(true);
+  });
+
+  it('is hidden while an enrollment runs, and comes back once it ended', () => {
+    expect(view(state({ enrollments: [enrollment('awaiting-mail')] })).start.visible).toBe(false);
+    expect(view(state({ enrollments: [enrollment('failed')] })).start.visible).toBe(true);
+    expect(view(state({ enrollments: [enrollment('cancelled')] })).start.visible).toBe(true);
+  });
+
+  it('is hidden while a valid certificate exists ("Renew" is the way), shown again once it is revoked', () => {
+    expect(view(state({ certificates: [certificate()] })).start.visible).toBe(false);
+    expect(view(state({ certificates: [certificate({ revoked: { at: 5, reason: 0 } })] })).start.visible).toBe(true);
+  });
+
+  it('is hidden without a CA or an identity', () => {
+    expect(view(state({ directoryUrl: '' })).start.visible).toBe(false);
+    expect(view(state({ directoryUrl: '' })).noCa).toBe(true);
+    expect(view(state({ identities: [] }), { shownIdentityId: '' }).start.visible).toBe(false);
+  });
+
+  it('keeps Start disabled, saying so, until the CA directory was read; a failed read does not block', () => {
+    expect(view(state(), { caRead: 'reading' }).start).toMatchObject({ startDisabled: true, caReading: true });
+    expect(view(state(), { caRead: 'read' }).start).toMatchObject({ startDisabled: false, caReading: false });
+    expect(view(state(), { caRead: 'failed' }).start).toMatchObject({ startDisabled: false, caReading: false });
+  });
+
+  it('shows the passphrase fields only when none is generated, and the terms link only when the CA has terms', () => {
+    expect(view(state(), { generatePassphrase: true }).start.passphraseFields).toBe(false);
+    expect(view(state(), { generatePassphrase: false }).start.passphraseFields).toBe(true);
+    expect(view(state()).start.termsLink).toBeUndefined();
+    expect(view(state(), { termsOfService: 'https://ca.example/tos' }).start.termsLink).toBe('https://ca.example/tos');
+  });
+});
+
+describe('popupView: the identity', () => {
+  it('keeps the identity shown, else picks the one whose enrollment runs, else the first', () => {
+    const s = state({ enrollments: [enrollment('awaiting-mail', { identityId: 'id2' })] });
+    expect(view(s, { shownIdentityId: 'id1' }).identities.selected).toBe('id1');
+    expect(view(s, { shownIdentityId: '' }).identities.selected).toBe('id2');
+    expect(view(state(), { shownIdentityId: '' }).identities.selected).toBe('id1');
+    expect(view(state(), { shownIdentityId: 'gone' }).identities.selected).toBe('id1');
+    expect(view(state()).identities.options).toEqual([{ value: 'id1', label: 'alice@example.org' }, { value: 'id2', label: 'bob@example.org' }]);
+  });
+
+  it('says whether the identity has S/MIME, or that there are no identities', () => {
+    expect(view(state()).identityState).toEqual({ key: 'popupIdentityNoSmime', args: [] });
+    expect(view(state(), { shownIdentityId: 'id2' }).identityState).toEqual({ key: 'popupIdentityHasSmime', args: [] });
+    expect(view(state({ identities: [] }), { shownIdentityId: '' }).identityState).toEqual({ key: 'popupNoIdentities', args: [] });
+  });
+});
+
+describe('popupView: the enrollment', () => {
+  it('shows the running enrollment rather than a finished one, with its step and history (key, step, time, note)', () => {
+    const e = view(state({ enrollments: [enrollment('failed', { id: 'old' }), enrollment('validating')] })).enrollment;
+    expect(e?.id).toBe('e1');
+    expect(e?.stepLine).toEqual({ key: 'step_validating', args: [] });
+    expect(e?.title).toEqual({ key: 'popupEnrollmentFor', args: ['alice@example.org'] });
+    expect(e?.history).toEqual([
+      { step: 'new', line: { key: 'popupStepAt', args: [{ key: 'step_new', args: [] }, { time: 1000 }] } },
+      { step: 'validating', line: { key: 'popupStepAt', args: [{ key: 'step_validating', args: [] }, { time: 2000 }] }, note: 'why' },
+    ]);
+    expect(e).toMatchObject({ cancel: true, dismiss: false });
+    expect(view(state({ enrollments: [enrollment('failed')] })).enrollment).toMatchObject({ cancel: false, dismiss: true });
+    expect(view(state()).enrollment).toBeUndefined();
+  });
+
+  it('never calls the installed step a plain success when Thunderbird cannot use the certificate', () => {
+    const line = (usability?: 'ready' | 'untrusted-root' | 'expired') => view(state({ enrollments: [enrollment('installed', usability === undefined ? {} : { usability })] })).enrollment?.stepLine;
+    expect(line('ready')).toEqual({ key: 'popupInstalledReady', args: [] });
+    expect(line('untrusted-root')).toEqual({ key: 'popupInstalledUnusable', args: [] });
+    expect(line('expired')).toEqual({ key: 'popupInstalledUnusable', args: [] });
+    expect(line()).toEqual({ key: 'step_installed', args: [] });
+  });
+
+  it('shows the consent question only while awaiting consent', () => {
+    const pendingReply = { mailId: 1, headerMessageId: '<m@ca>', subject: 'ACME: tok', author: 'ca@ca.example', date: 1, replyTo: 'ca@ca.example', replySubject: 'Re: ACME: tok', body: '', joinUsed: 'string' as const, authenticity: 'DKIM pass' };
+    expect(view(state({ enrollments: [enrollment('awaiting-consent', { pendingReply })] })).enrollment?.consent).toEqual({
+      from: { key: 'popupConsentFrom', args: ['ca@ca.example'] },
+      subject: { key: 'popupConsentSubject', args: ['ACME: tok'] },
+      authenticity: { key: 'popupConsentAuthenticity', args: ['DKIM pass'] },
+    });
+    expect(view(state({ enrollments: [enrollment('replying', { pendingReply })] })).enrollment?.consent).toBeUndefined();
+  });
+
+  it('asks for the passphrase only when needed: at install, or before ordering with the kept key', () => {
+    const prompt = (step: Step, needsPassphrase?: boolean) => view(state({ enrollments: [enrollment(step, needsPassphrase === undefined ? {} : { needsPassphrase })] })).enrollment?.passphrasePrompt;
+    expect(prompt('installing', true)).toEqual({ visible: true, forKeptKey: false });
+    expect(prompt('new', true)).toEqual({ visible: true, forKeptKey: true });
+    expect(prompt('installing')?.visible).toBe(false);
+    expect(prompt('installing', false)?.visible).toBe(false);
+    expect(prompt('validating', true)?.visible).toBe(false);
+  });
+
+  it('offers the manual path only while awaiting the mail', () => {
+    expect(view(state({ enrollments: [enrollment('awaiting-mail')] })).enrollment?.manual).toBe(true);
+    for (const step of ['ordered', 'awaiting-consent', 'replied', 'failed'] as const) expect(view(state({ enrollments: [enrollment(step)] })).enrollment?.manual).toBe(false);
+  });
+
+  it('lists every refused mail with its reason keys, the detail standing in for a reason without a sentence', () => {
+    const refusals: Refusal[] = [{ headerMessageId: '<x@evil>', subject: 'ACME: x', author: 'evil@example.net', at: 3, reasons: ['from-mismatch', 'dkim-failed'], detail: 'From is not the CA' }];
+    const e = view(state({ enrollments: [enrollment('awaiting-mail', { refusals })] })).enrollment;
+    expect(e?.refusals).toEqual([
+      {
+        reasons: ['from-mismatch', 'dkim-failed'],
+        line: {
+          key: 'popupRefusal',
+          args: ['ACME: x', 'evil@example.net', { join: [{ key: 'refusal_from_mismatch', args: [], orElse: 'From is not the CA' }, { key: 'refusal_dkim_failed', args: [], orElse: 'From is not the CA' }], separator: ' ' }],
+        },
+      },
+    ]);
+    expect(e?.nonconformant).toBeUndefined();
+  });
+
+  it('names what a mail from a CA that does not mark or sign it lacks, only while awaiting mail', () => {
+    const refusals: Refusal[] = [{ headerMessageId: '<y@ca>', subject: 'ACME: y', author: 'ca@ca.example', at: 3, reasons: ['not-auto-submitted', 'dkim-missing', 'not-authentic'], detail: '' }];
+    const odd = view(state({ enrollments: [enrollment('awaiting-mail', { refusals })] })).enrollment?.nonconformant;
+    expect(odd).toEqual({
+      subject: 'ACME: y',
+      missing: 'auto-submitted signature',
+      text: { key: 'popupNonConformant', args: ['ACME: y', { join: [{ key: 'popupMissing_autoSubmitted', args: [] }, { key: 'popupMissing_signature', args: [] }], separator: ' ' }] },
+    });
+    expect(view(state({ enrollments: [enrollment('failed', { refusals })] })).enrollment?.nonconformant).toBeUndefined();
+  });
+
+  it('says what went wrong: the code in words with the message, the CA detail, the link', () => {
+    const error = { code: 'userActionRequired' as const, message: 'terms changed', problem: { type: 'urn:ietf:params:acme:error:userActionRequired', detail: 'agree again' }, link: 'https://ca.example/tos2', at: 9 };
+    expect(view(state({ enrollments: [enrollment('failed', { error })] })).enrollment?.error).toEqual({
+      message: { join: [{ key: 'error_userActionRequired', args: [] }, '(terms changed)'], separator: ' ' },
+      problem: { key: 'popupProblemDetail', args: ['agree again'] },
+      link: 'https://ca.example/tos2',
+    });
+    expect(view(state({ enrollments: [enrollment('failed')] })).enrollment?.error).toBeUndefined();
+  });
+
+  it('says which join was used, learned or set, and that a second order tried the other', () => {
+    const e = view(state({ enrollments: [enrollment('validating', { joinUsed: 'bytes', joinChoice: 'learned', tokenJoin: 'bytes', joinRetriedFrom: { join: 'string', at: 1 } })] })).enrollment;
+    expect(e?.joinUsed).toEqual({ key: 'popupJoinUsedLearned', args: [{ key: 'tokenJoin_bytes', args: [] }] });
+    expect(e?.joinRetry).toEqual({ key: 'popupJoinRetry', args: [{ key: 'tokenJoin_string', args: [] }, { key: 'tokenJoin_bytes', args: [] }] });
+    expect(message(view(state({ enrollments: [enrollment('validating', { joinUsed: 'string', joinChoice: 'setting' })] })).enrollment?.joinUsed).key).toBe('popupJoinUsed');
+  });
+});
+
+describe('popupView: the certificate', () => {
+  const verified = { verdict: 'ready' as const, checkedAt: 1, signing: { ok: true, errorName: '', errorCode: 0 }, encryption: { ok: true, errorName: '', errorCode: 0 } };
+  const ROOT = { subject: 'CN=Root', sha256Fingerprint: 'RO:OT', der: 'MA==' };
+  const declined = { verdict: 'declined' as const, checkedAt: 1, signing: { ok: false, errorName: 'SEC_ERROR_UNTRUSTED_ISSUER', errorCode: 1 }, encryption: { ok: false, errorName: 'SEC_ERROR_UNTRUSTED_ISSUER', errorCode: 1 }, root: ROOT };
+
+  it('summarises it, and keeps Renew disabled while an enrollment runs and Revoke once revoked', () => {
+    const c = view(state({ certificates: [certificate()] })).certificate;
+    expect(c?.lines).toEqual({
+      emails: { key: 'popupCertEmails', args: ['alice@example.org'] },
+      usage: { key: 'popupCertUsage', args: [{ key: 'usage_both', args: [] }] },
+      expiry: { key: 'popupCertExpiry', args: [{ time: 90 * 86_400_000 }] },
+      fingerprint: { key: 'popupCertFingerprint', args: ['AA:BB'] },
+      renewAt: { key: 'popupCertRenewAt', args: [{ time: 60 * 86_400_000 }, { key: 'renewalSource_lifetime', args: [] }] },
+    });
+    expect(c).toMatchObject({ renewDisabled: false, revokeDisabled: false, downloadPassphrase: true });
+    expect(c?.revoked).toBeUndefined();
+    expect(view(state({ certificates: [certificate()], enrollments: [enrollment('finalizing')] })).certificate?.renewDisabled).toBe(true);
+    const revoked = view(state({ certificates: [certificate({ revoked: { at: 7, reason: 1 } })] }));
+    expect(revoked.certificate).toMatchObject({ revokeDisabled: true, downloadPassphrase: false, revoked: { key: 'popupCertRevoked', args: [{ time: 7 }] } });
+    expect(revoked.renewal).toBeUndefined();
+    expect(view(state()).certificate).toBeUndefined();
+  });
+
+  it('offers the send defaults once Thunderbird verifies it, and the root question again only when asked', () => {
+    expect(view(state({ certificates: [certificate({ usability: verified })] })).certificate?.usability).toMatchObject({ verdict: 'ready', summary: { key: 'usability_ready_both' }, askAgain: false, sendDefaults: { canSign: true, canEncrypt: true } });
+    const before = view(state({ certificates: [certificate({ usability: declined })] })).certificate?.usability;
+    expect(before).toMatchObject({ askAgain: true, detail: { key: 'popupUsabilityDetail', args: ['SEC_ERROR_UNTRUSTED_ISSUER'] } });
+    expect(before?.trustQuestion).toBeUndefined();
+    const asked = view(state({ certificates: [certificate({ usability: declined })] }), { askingAgain: 'id1' }).certificate?.usability;
+    expect(asked?.askAgain).toBe(false);
+    expect(asked?.trustQuestion).toEqual({ subject: { key: 'popupTrustRootSubject', args: ['CN=Root'] }, fingerprint: { key: 'popupTrustRootFingerprint', args: ['RO:OT'] }, sha256Fingerprint: 'RO:OT' });
+  });
+
+  it('draws the renewal panel from the renewal view, with the key kept by its enrollment', () => {
+    const kept = view(state({ certificates: [certificate()], enrollments: [enrollment('installed', { keepKey: true, hasKey: true })], autoRenew: 'off' })).renewal;
+    expect(kept).toEqual({ autoRenew: { checked: false, disabled: true }, forced: { key: 'popupAutoRenewForcedOff', args: [] }, key: { key: 'popupRenewalKeySame', args: [] } });
+    expect(view(state({ certificates: [certificate()] })).renewal?.key).toEqual({ key: 'popupRenewalKeyNew', args: [] });
+  });
+
+  it('asks Thunderbird to judge again on opening only for a checked, unrevoked certificate', () => {
+    expect(recheckOnOpen(state({ certificates: [certificate({ usability: verified })] }), 'id1')).toBe('id1');
+    expect(recheckOnOpen(state({ certificates: [certificate()] }), 'id1')).toBeUndefined();
+    expect(recheckOnOpen(state({ certificates: [certificate({ usability: verified, revoked: { at: 1, reason: 0 } })] }), 'id1')).toBeUndefined();
+  });
+});
+
+describe('the form rules', () => {
+  it('agrees to terms only once read, shown and ticked', () => {
+    expect(termsAgreement('reading', undefined, true)).toBe(false);
+    expect(termsAgreement('failed', 'https://ca.example/tos', true)).toBe(false);
+    expect(termsAgreement('read', undefined, false)).toBe(true);
+    expect(termsAgreement('read', 'https://ca.example/tos', false)).toBe('required');
+    expect(termsAgreement('read', 'https://ca.example/tos', true)).toBe(true);
+  });
+
+  it('takes a typed passphrase only when long enough and confirmed; none when one is generated', () => {
+    expect(passphraseChoice(true, 'x', 'y')).toEqual({ passphrase: undefined });
+    expect(passphraseChoice(false, 'short', 'short')).toEqual({ problem: { key: 'popupPassphraseShort', args: [] } });
+    expect(passphraseChoice(false, 'long enough 1', 'long enough 2')).toEqual({ problem: { key: 'popupPassphraseMismatch', args: [] } });
+    expect(passphraseChoice(false, 'long enough 1', 'long enough 1')).toEqual({ passphrase: 'long enough 1' });
+  });
+
+  it('explains a refused request by its code, an unknown one as unexpected, the CA detail after it', () => {
+    expect(requestFailure('no-such-code', 'boom', undefined)).toEqual({ key: 'popupUnexpected', args: ['boom'] });
+    const known = message(requestFailure('busy', 'locked', undefined));
+    expect(known).toEqual({ key: 'request_busy', args: [], orElse: { key: 'popupUnexpected', args: ['locked'] } });
+    expect(requestFailure('no-such-code', 'boom', 'rate limited')).toEqual({ join: [{ key: 'popupUnexpected', args: ['boom'] }, { key: 'popupProblemDetail', args: ['rate limited'] }], separator: ' ' });
+  });
+});
