@@ -23,8 +23,15 @@ export interface HandlerContext {
 function errorValue(error: unknown): ErrorValue {
   if (error instanceof EnrollRequestError) return { code: error.code, message: error.message };
   if (error instanceof PortError) {
-    const detail = error.problem?.detail;
-    return { code: error.kind === 'wrongPassphrase' ? 'wrongPassphrase' : 'ca', message: error.message, ...(detail === undefined ? {} : { problemDetail: detail }) };
+    const problem = error.problem;
+    const detail = problem?.detail;
+    return {
+      code: error.kind === 'wrongPassphrase' ? 'wrongPassphrase' : 'ca',
+      message: error.message,
+      ...(detail === undefined ? {} : { problemDetail: detail }),
+      // Whole, not flattened: the popup says what each subproblem is about.
+      ...(problem === undefined ? {} : { problem }),
+    };
   }
   return { code: 'unexpected', message: error instanceof Error ? error.message : String(error) };
 }

@@ -22,6 +22,8 @@ export interface ProblemInfo {
   readonly detail?: string;
   readonly status?: number;
   readonly instance?: string;
+  /** A subproblem's identifier (RFC 8555 §6.7.1): which address it is about. */
+  readonly identifier?: { readonly type: string; readonly value: string };
   readonly subproblems?: readonly ProblemInfo[];
 }
 

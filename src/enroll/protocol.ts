@@ -3,7 +3,7 @@
  * union on `type` (after dkim_verifier). The background answers only these; each
  * answer is `{ok: true, value}` or `{ok: false, error}` with a code the popup translates.
  */
-import type { CaInfo, KeyType, RevocationReason, Usage } from './ports';
+import type { CaInfo, KeyType, ProblemInfo, RevocationReason, Usage } from './ports';
 import type { CertificateRecord, Enrollment } from './state';
 import type { RevokedByKey } from './certificates/revocation';
 import type { AutoRenewPolicy } from './settings';
@@ -108,7 +108,10 @@ export interface ErrorValue {
   /** An EnrollRequestError code, 'ca' for a CA refusal, or 'unexpected'. */
   readonly code: string;
   readonly message: string;
+  /** The CA's problem document's detail (kept for old popups; `problem` has all of it). */
   readonly problemDetail?: string;
+  /** The CA's whole problem document (RFC 8555 §6.7): type, detail, status and subproblems. */
+  readonly problem?: ProblemInfo;
 }
 
 export type Response<T extends RequestType> = { readonly ok: true; readonly value: ResponseValues[T] } | { readonly ok: false; readonly error: ErrorValue };

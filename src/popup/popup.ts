@@ -8,6 +8,7 @@
  */
 import { KEY_TYPES, USAGES, type CaInfo, type KeyType, type RevocationReason, type Usage } from '../enroll/ports';
 import { PROTOCOL, type PopupState, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
+import type { ProblemInfo } from '../enroll/ports';
 import { localizePage, t } from '../ui/i18n';
 import { el, fillSelect, say, show, text } from './dom';
 import { draw } from './draw';
@@ -22,6 +23,7 @@ class RequestFailed extends Error {
     readonly code: string,
     message: string,
     readonly problemDetail: string | undefined,
+    readonly problem: ProblemInfo | undefined,
   ) {
     super(message);
   }
@@ -29,7 +31,7 @@ class RequestFailed extends Error {
 
 async function send<T extends RequestType>(request: Extract<Request, { type: T }>): Promise<ResponseValues[T]> {
   const response = (await messenger.runtime.sendMessage({ protocol: PROTOCOL, request })) as Response<T>;
-  if (!response.ok) throw new RequestFailed(response.error.code, response.error.message, response.error.problemDetail);
+  if (!response.ok) throw new RequestFailed(response.error.code, response.error.message, response.error.problemDetail, response.error.problem);
   return response.value;
 }
 
@@ -40,7 +42,7 @@ class InputError extends Error {
 
 function explain(error: unknown): string {
   if (error instanceof InputError) return error.message;
-  if (error instanceof RequestFailed) return say(requestFailure(error.code, error.message, error.problemDetail));
+  if (error instanceof RequestFailed) return say(requestFailure(error.code, error.message, error.problemDetail, error.problem));
   return t('popupUnexpected', error instanceof Error ? error.message : String(error));
 }
 

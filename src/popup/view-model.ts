@@ -7,10 +7,12 @@
  */
 import { errorKey, refusalKey, requestErrorKey, stepKey } from '../enroll/i18n-keys';
 import { REQUEST_ERROR_CODES } from '../enroll/errors';
+import type { ProblemInfo } from '../enroll/ports';
 import type { EnrollmentView, PopupState } from '../enroll/protocol';
 import { isTerminal, type CertificateRecord } from '../enroll/state';
 import { isAcceptablePassphrase } from '../enroll/passphrase';
 import { nonConformantMail } from './nonconformant-view';
+import { problemLines } from './problem-view';
 import { renewalView } from './renewal-view';
 import { installedStepKey, usabilityView, type UsabilityView } from './usability-view';
 
@@ -165,7 +167,7 @@ function startView(input: PopupInput, identityId: string, enrollment: Enrollment
 function enrollmentPanel(e: EnrollmentView): EnrollmentPanel {
   const installedKey = e.step === 'installed' ? installedStepKey(e.usability) : undefined;
   const error = e.error;
-  const detail = error?.problem?.detail;
+  const problem = error?.problem;
   const pending = e.step === 'awaiting-consent' ? e.pendingReply : undefined;
   // A challenge the CA did not mark or sign: not answered; say what is missing, offer the manual path.
   const odd = e.step === 'awaiting-mail' ? nonConformantMail(e.refusals) : undefined;
@@ -183,7 +185,7 @@ function enrollmentPanel(e: EnrollmentView): EnrollmentPanel {
       ? {
           error: {
             message: joined([t(errorKey(error.code)), `(${error.message})`], ' '),
-            ...(detail === undefined ? {} : { problem: t('popupProblemDetail', detail) }),
+            ...(problem === undefined ? {} : { problem: problemPhrase(problem) }),
             ...(error.link === undefined ? {} : { link: error.link }),
           },
         }
@@ -307,11 +309,26 @@ export function passphraseChoice(generate: boolean, passphrase: string, confirma
   return { passphrase };
 }
 
-/** A request the background refused: its sentence when the code is known, the CA's detail after it. */
-export function requestFailure(code: string, message: string, problemDetail: string | undefined): Phrase {
+/**
+ * A CA's problem document in plain words, whole (./problem-view.ts): the sentence for its type
+ * with the CA's detail, then each subproblem with the address it is about.
+ */
+export function problemPhrase(problem: ProblemInfo): Phrase {
+  return joined(
+    problemLines(problem).map((l) => {
+      const sentence: Phrase = l.detail === undefined ? t(l.key) : joined([t(l.key), t('popupProblemDetail', l.detail)], ' ');
+      return l.identifier === undefined ? sentence : t('popupProblemFor', l.identifier, sentence);
+    }),
+    ' ',
+  );
+}
+
+/** A request the background refused: its sentence when the code is known, the CA's problem after it. */
+export function requestFailure(code: string, message: string, problemDetail: string | undefined, problem?: ProblemInfo): Phrase {
   const known = REQUEST_ERROR_CODES.find((c) => c === code);
   const unexpected = t('popupUnexpected', message);
   const base: Phrase = known === undefined ? unexpected : { key: requestErrorKey(known), args: [], orElse: unexpected };
+  if (problem !== undefined) return joined([base, problemPhrase(problem)], ' ');
   return problemDetail === undefined ? base : joined([base, t('popupProblemDetail', problemDetail)], ' ');
 }
 

@@ -1,4 +1,5 @@
 /** What the popup shows, decided in Node (src/popup/view-model.ts): sections, buttons, texts as message names. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EnrollmentView, IdentityView, PopupState } from '../../src/enroll/protocol';
 import type { CertificateRecord, Refusal, Step } from '../../src/enroll/state';
@@ -169,7 +170,8 @@ describe('popupView: the enrollment', () => {
     const error = { code: 'userActionRequired' as const, message: 'terms changed', problem: { type: 'urn:ietf:params:acme:error:userActionRequired', detail: 'agree again' }, link: 'https://ca.example/tos2', at: 9 };
     expect(view(state({ enrollments: [enrollment('failed', { error })] })).enrollment?.error).toEqual({
       message: { join: [{ key: 'error_userActionRequired', args: [] }, '(terms changed)'], separator: ' ' },
-      problem: { key: 'popupProblemDetail', args: ['agree again'] },
+      // The whole problem document in words: the sentence for its type, then the CA's detail.
+      problem: { join: [{ join: [{ key: 'problem_userActionRequired', args: [] }, { key: 'popupProblemDetail', args: ['agree again'] }], separator: ' ' }], separator: ' ' },
       link: 'https://ca.example/tos2',
     });
     expect(view(state({ enrollments: [enrollment('failed')] })).enrollment?.error).toBeUndefined();
@@ -250,5 +252,33 @@ describe('the form rules', () => {
     const known = message(requestFailure('busy', 'locked', undefined));
     expect(known).toEqual({ key: 'request_busy', args: [], orElse: { key: 'popupUnexpected', args: ['locked'] } });
     expect(requestFailure('no-such-code', 'boom', 'rate limited')).toEqual({ join: [{ key: 'popupUnexpected', args: ['boom'] }, { key: 'popupProblemDetail', args: ['rate limited'] }], separator: ' ' });
+  });
+});
+
+describe('a CA problem document, whole', () => {
+  /** Renders a phrase with the English sentences, as the DOM layer does with t(). */
+  const en = JSON.parse(readFileSync('_locales/en/messages.json', 'utf8')) as Record<string, { message: string; placeholders?: Record<string, { content: string }> }>;
+  function english(phrase: Phrase): string {
+    if (typeof phrase === 'string') return phrase;
+    if ('time' in phrase) return String(phrase.time);
+    if ('join' in phrase) return phrase.join.map(english).join(phrase.separator);
+    const entry = en[phrase.key];
+    if (!entry) return `?${phrase.key}`;
+    const args = phrase.args.map(english);
+    let text = entry.message;
+    for (const [name, p] of Object.entries(entry.placeholders ?? {})) text = text.replace(new RegExp(`\\$${name}\\$`, 'gi'), p.content);
+    return text.replace(/\$(\d)/g, (_m, n: string) => args[Number(n) - 1] ?? '');
+  }
+
+  it('says what each subproblem is about, with the address, instead of one flattened detail', () => {
+    const text = english(requestFailure('ca', 'refused', 'Several identifiers were refused', {
+      type: 'urn:ietf:params:acme:error:compound',
+      detail: 'Several identifiers were refused',
+      subproblems: [{ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: 'not for example.net', identifier: { type: 'email', value: 'bob@example.net' } }],
+    }));
+    expect(text).toContain('several problems');
+    expect(text).toContain('For bob@example.net: The certificate authority does not issue certificates for this address.');
+    expect(text).toContain('not for example.net');
+    expect(text).not.toContain('urn:ietf');
   });
 });

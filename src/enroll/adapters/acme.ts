@@ -53,6 +53,7 @@ export function problemInfo(problem: Problem): ProblemInfo {
     ...(problem.detail === undefined ? {} : { detail: problem.detail }),
     ...(problem.status === undefined ? {} : { status: problem.status }),
     ...(problem.instance === undefined ? {} : { instance: problem.instance }),
+    ...(problem.identifier === undefined ? {} : { identifier: { type: problem.identifier.type, value: problem.identifier.value } }),
     ...(problem.subproblems === undefined ? {} : { subproblems: problem.subproblems.map(problemInfo) }),
   };
 }
