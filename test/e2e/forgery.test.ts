@@ -137,6 +137,25 @@ describe('forged challenge mails in a real Thunderbird', () => {
     expect(await tb.popup<boolean>('return !content.document.querySelector("#refusals-section").hidden;')).toBe(true);
   });
 
+  it('names what the unsigned mail lacked and offers the manual path with a warning, never a reply', async () => {
+    const { tb, sandbox, user } = w();
+    // Of the refused mails only the unsigned one merely lacks something (a signature); the
+    // wrong-d and wrong-from forgeries and the replay are real mismatches: no manual path for them.
+    const unsigned = sandbox.challengesSent().find((c) => c.forgery === 'unsigned')!;
+    const shown = await tb.waitInPopup<{ subject: string; missing: string; text: string; warning: string } | null>(`
+      const box = content.document.querySelector('#nonconformant');
+      if (!box || box.hidden) return null;
+      return { subject: box.dataset.subject, missing: box.dataset.missing, text: content.document.querySelector('#nonconformant-text').textContent, warning: content.document.querySelector('#nonconformant-warning').textContent };
+    `, 15_000);
+    expect(shown?.subject).toBe(unsigned.subject);
+    expect(shown?.missing).toBe('signature');
+    expect(shown?.text).toContain(unsigned.subject);
+    expect(shown?.warning).toMatch(/could not prove/);
+    await tb.popupClick('#nonconformant-manual');
+    expect(await tb.popup<string>('return content.document.querySelector("#manual-subject").value;')).toBe(unsigned.subject);
+    expect(repliesFrom(sandbox, user.email)).toHaveLength(0);
+  });
+
   it('answers the genuine challenge mail, once', async () => {
     const { sandbox, tb, user } = w();
     sandbox.configure({ forgery: 'none' });
