@@ -18,8 +18,12 @@ import { POPUP, certificates, downloaded, openPopup, popupVisible, repliesFrom, 
 import { IDENTITY_KEY, type Thunderbird } from '../../scripts/harness/thunderbird';
 import { startWorld, type World } from '../../scripts/harness/world';
 
-/** notAfter = issuance + 150 s; the sandbox's ARI window is then 80–115 s after issuance. */
-const LIFETIME_S = 150;
+/**
+ * notAfter = issuance + 120 s; with notBefore back-dated 60 s the sandbox's ARI window (2/3 to 5/6
+ * of the lifetime) is then 60–90 s after issuance: a renewal started at its end still has about
+ * 30 s before the old certificate expires, several times what one enrollment takes here.
+ */
+const LIFETIME_S = 120;
 
 /** The certificate Thunderbird has set on the identity for signing: its SHA-256 fingerprint, or null. */
 function identitySigningCert(tb: Thunderbird): Promise<string | null> {

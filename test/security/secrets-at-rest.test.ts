@@ -74,8 +74,10 @@ class WatchedKeys implements KeyPort {
       { what: 'JWK d (base64url)', text: jwk.d! },
       { what: 'private scalar/exponent, base64', text: d.toString('base64').replace(/=+$/, '') },
       { what: 'private scalar/exponent, hex', text: d.toString('hex') },
-      // A long run from the middle of the DER, in case it was stored cut or re-wrapped.
-      { what: 'PKCS#8 DER excerpt, base64', text: der.subarray(der.length - 48, der.length - 12).toString('base64').slice(4, 40) },
+      // A long run from the middle of the secret, in case it was stored cut or re-wrapped. Not from
+      // the end of the DER: for an EC key that is the public key (ECPrivateKey's publicKey field),
+      // which the CSR and the certificate rightly hold — a needle there found it at random offsets.
+      { what: 'private scalar/exponent excerpt, base64', text: d.subarray(3, d.length - 3).toString('base64').slice(4, 40) },
     ];
     this.generated.push({ key, passphrase: args[3], forms: { needles, pkcs8 } });
     return key;
