@@ -177,7 +177,8 @@ function enrollmentPanel(e: EnrollmentView): EnrollmentPanel {
     title: t('popupEnrollmentFor', e.email),
     stepLine: t(installedKey ?? stepKey(e.step)),
     // The English note (retries, what was decided) for the curious; the line itself is translated.
-    history: e.history.map((h) => ({ step: h.step, line: t('popupStepAt', t(stepKey(h.step)), at(h.at)), ...(h.note === undefined ? {} : { note: h.note }) })),
+    // The installed line too says whether Thunderbird can use the certificate: never a plain success.
+    history: e.history.map((h) => ({ step: h.step, line: t('popupStepAt', t(h.step === 'installed' ? (installedKey ?? stepKey(h.step)) : stepKey(h.step)), at(h.at)), ...(h.note === undefined ? {} : { note: h.note }) })),
     ...(e.joinUsed === undefined ? {} : { joinUsed: t(e.joinChoice === 'learned' ? 'popupJoinUsedLearned' : 'popupJoinUsed', t(`tokenJoin_${e.joinUsed}`)) }),
     // The CA refused the first reply: say that a second order with the other join was made.
     ...(e.joinRetriedFrom ? { joinRetry: t('popupJoinRetry', t(`tokenJoin_${e.joinRetriedFrom.join}`), t(`tokenJoin_${e.tokenJoin}`)) } : {}),

@@ -114,6 +114,13 @@ describe('popupView: the enrollment', () => {
     expect(line('untrusted-root')).toEqual({ key: 'popupInstalledUnusable', args: [] });
     expect(line('expired')).toEqual({ key: 'popupInstalledUnusable', args: [] });
     expect(line()).toEqual({ key: 'step_installed', args: [] });
+    // Nor the installed line of the step history.
+    const history = (usability: 'ready' | 'declined') => {
+      const e = enrollment('installed', { usability, history: [{ step: 'new', at: 1 }, { step: 'installed', at: 2 }] });
+      return view(state({ enrollments: [e] })).enrollment?.history.find((h) => h.step === 'installed')?.line;
+    };
+    expect(history('declined')).toMatchObject({ key: 'popupStepAt', args: [{ key: 'popupInstalledUnusable', args: [] }, { time: 2 }] });
+    expect(history('ready')).toMatchObject({ key: 'popupStepAt', args: [{ key: 'popupInstalledReady', args: [] }, { time: 2 }] });
   });
 
   it('shows the consent question only while awaiting consent', () => {
