@@ -74,7 +74,9 @@ export class Marionette {
   }
 
   /** Connects and reads the server's hello; rejects if it is not protocol level 3. */
-  static async connect(port: number, host = '127.0.0.1', timeoutMs = 10_000): Promise<Marionette> {
+  // 30 s: a Thunderbird starting beside another one on a busy 2-core machine was seen to take
+  // more than 10 s between opening the port and saying hello.
+  static async connect(port: number, host = '127.0.0.1', timeoutMs = 30_000): Promise<Marionette> {
     const socket = createConnection({ host, port });
     const client = new Marionette(socket);
     const hello = await new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -46,7 +46,8 @@ describe.each(cases)('one click to an installed $keyType certificate', ({ keyTyp
     p12Path = done.step === 'installed' ? await waitForDownload(world.profile.downloadDir) : '';
     // The popup, still open, follows the flow to its end.
     shownSteps = await popupSteps(tb);
-    certificateShown = await popupVisible(tb, POPUP.certificate);
+    // The popup redraws on the background's storage writes: give the last one a moment to land.
+    certificateShown = await tb.waitInPopup<boolean>('const el = content.document.querySelector(arguments[0]); return !!el && !el.closest("[hidden]") ? true : null;', 15_000, [POPUP.certificate]).catch(() => popupVisible(tb, POPUP.certificate));
     // Quit gracefully so prefs.js and the certificate database are flushed for the outside checks.
     await world.quit();
   }, 240_000);
