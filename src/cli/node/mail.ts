@@ -1,7 +1,7 @@
 /**
  * The user's mailbox for the command line, in place of Thunderbird: IMAP (imapflow) to list and
  * read the challenge mail — with IDLE, so a new mail is seen the moment the server has it — and
- * SMTP submission (nodemailer) to send the reply, signed by the user's provider as any mail of
+ * SMTP submission (nodemailer) to send the reply, signed by the user's provider as every mail of
  * theirs. Thin like the add-on's messenger ports: every decision (which mail, whether it is
  * authentic, what to answer) is the enrollment flow's.
  */
@@ -164,7 +164,7 @@ class ImapFolder {
     return new Uint8Array(message.source);
   }
 
-  /** The folder the server marks as Junk (RFC 6154 \\Junk, or by its usual names), if any. */
+  /** The folder the server marks as Junk (RFC 6154 \\Junk, or by its usual names), when there is one. */
   async junkFolder(): Promise<string | undefined> {
     const client = await this.connection();
     try {
