@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 /** The core folders run unchanged in Node and Thunderbird: no extension APIs there (docs/ARCHITECTURE.md, "Layers"). */
-const coreFolders = ['src/acme/**', 'src/messages/**', 'src/pkcs12/**', 'src/enroll/**', 'src/shared/**'];
+const coreFolders = ['src/acme/**', 'src/messages/**', 'src/pkcs12/**', 'src/enroll/**', 'src/common/**'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'artifacts/**', 'node_modules/**', 'coverage/**', '.tmp/**'] },

@@ -7,7 +7,7 @@
  * Certificates are read only for their names (./x509.ts); nothing here verifies a chain
  * (the CA is trusted for what it issues; the caller checks the end-entity certificate against its key).
  */
-import { base64Decode } from '../shared/encoding';
+import { base64Decode } from '../common/encoding';
 import { postAsGet, type AcmeContext } from './context';
 import { AcmeProtocolError, type RequestInfo } from './errors';
 import type { AcmeResponse } from './http';

@@ -5,7 +5,7 @@
  *
  * Internal wire module: callers go through the client, never build JWS themselves.
  */
-import { base64UrlDecode, base64UrlEncode, utf8 } from '../shared/encoding';
+import { base64UrlDecode, base64UrlEncode, utf8 } from '../common/encoding';
 import { AcmeUsageError } from './errors';
 import { signParams, type SigningKey } from './keys';
 

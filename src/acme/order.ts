@@ -5,7 +5,7 @@
  * Identifiers are passed through as given: `email` (RFC 8823 §2) for the add-on, `dns` and `ip`
  * (RFC 8738) for tests against Pebble.
  */
-import { base64UrlEncode } from '../shared/encoding';
+import { base64UrlEncode } from '../common/encoding';
 import { postAsAccount, postAsGet, requireAccount, urlCheck, type AcmeContext } from './context';
 import { AcmeProtocolError, AcmeResourceFailedError } from './errors';
 import type { AcmeResponse } from './http';

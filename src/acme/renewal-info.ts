@@ -6,7 +6,7 @@
  * including a leading zero byte when the high bit is set).
  * The `replaces` field of newOrder (§5) takes this certID: see NewOrderOptions.replaces.
  */
-import { base64UrlEncode, hexToBytes } from '../shared/encoding';
+import { base64UrlEncode, hexToBytes } from '../common/encoding';
 import type { AcmeContext } from './context';
 import { AcmeUsageError } from './errors';
 import { parseRenewalInfo } from './parse';

@@ -3,7 +3,7 @@
  * certificate (`kid`) or by the certificate's own key (`jwk`), with an optional RFC 5280
  * §5.3.1 reason code. The answer is 200 with no body worth reading.
  */
-import { base64UrlEncode } from '../shared/encoding';
+import { base64UrlEncode } from '../common/encoding';
 import { requireAccount, type AcmeContext } from './context';
 import type { SigningKey } from './keys';
 import type { RevocationReason } from './types';

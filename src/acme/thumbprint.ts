@@ -2,7 +2,7 @@
  * JWK thumbprint, RFC 7638, as ACME uses it in key authorizations (RFC 8555 §8.1).
  * Only the required members of each key type enter the hash, in lexicographic order.
  */
-import { base64UrlEncode, utf8 } from '../shared/encoding';
+import { base64UrlEncode, utf8 } from '../common/encoding';
 
 /** The public JWK members RFC 7638 §3.2 requires, per key type. */
 const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {

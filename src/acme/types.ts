@@ -165,7 +165,7 @@ export interface CertificateDownload extends CertificateChain {
 }
 
 /** RFC 8555 §7.6 `reason`: the shared vocabulary's (its codes by name: REVOCATION_REASONS there). */
-export type { RevocationReason } from '../shared/vocabulary';
+export type { RevocationReason } from '../common/vocabulary';
 
 /** RFC 9773 §4.2 renewalInfo response. */
 export interface RenewalInfo {

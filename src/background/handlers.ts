@@ -7,7 +7,7 @@ import { EnrollRequestError } from '../enroll/errors';
 import { PortError, type AcmePort, type DownloadPort, type KeyPort } from '../enroll/ports';
 import { enrollmentView, type ErrorValue, type IdentityView, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
 import type { Settings } from '../enroll/settings';
-import { base64Decode as base64ToBytes } from '../shared/encoding';
+import { base64Decode as base64ToBytes } from '../common/encoding';
 
 export interface HandlerContext {
   readonly enroller: Enroller;

@@ -18,7 +18,7 @@ import {
 } from '../enroll/ports';
 import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
 import { parseAddressList } from '../messages/index';
-import { base64Decode as base64ToBytes, base64Encode as bytesToBase64, base64UrlDecode } from '../shared/encoding';
+import { base64Decode as base64ToBytes, base64Encode as bytesToBase64, base64UrlDecode } from '../common/encoding';
 import { composeMismatches, type ComposeView } from '../enroll/mail/read-back';
 import { smimeStore, type RawCertificate, type RawVerification } from './smime-store';
 

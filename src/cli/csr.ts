@@ -10,7 +10,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { basename, dirname, join } from 'node:path';
 import { parseArgs, required, single, UsageError } from './args';
 import { createCsr, importPrivateKeyPem, pemEncode } from '../pkcs12/index';
-import { USAGES } from '../shared/vocabulary';
+import { USAGES } from '../common/vocabulary';
 
 const crypto = webcrypto as unknown as Crypto;
 

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs, required, single, UsageError } from './args';
 import { jwkThumbprint } from '../acme/thumbprint';
 import { armouredBody, decodeWordsInText, joinsAgree, keyAuthorization, responseValue, tokenFromSubject } from '../messages/index';
-import { TOKEN_JOINS } from '../shared/vocabulary';
+import { TOKEN_JOINS } from '../common/vocabulary';
 
 const VALUED = ['subject', 'token', 'thumbprint', 'account-key', 'join'];
 const BASE64URL = /^[A-Za-z0-9_-]+$/;

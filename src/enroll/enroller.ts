@@ -25,7 +25,7 @@ import { revoke, revokeWithCertificateKey, type RevokedByKey } from './certifica
 import { declineRoot, recheck, setSendDefaults, trustRoot } from './certificates/usability';
 import { checkRenewals, nextRenewalCheckAt, renewalPlan, setAutoRenew, type RenewalPlan } from './certificates/renewal';
 import type { EnrollerDeps } from './deps';
-import { base64Encode as bytesToBase64 } from '../shared/encoding';
+import { base64Encode as bytesToBase64 } from '../common/encoding';
 import { EnrollRequestError, messageOf } from './errors';
 import { Flow } from './flow';
 import { initialJoin } from './joins';

@@ -7,9 +7,9 @@
 import type { RefusalReason } from '../messages/reasons';
 
 /** Key types, usage, token join and revocation reasons: the shared protocol vocabulary, defined once there. */
-import type { KeyType, RevocationReason, TokenJoin, Usage } from '../shared/vocabulary';
+import type { KeyType, RevocationReason, TokenJoin, Usage } from '../common/vocabulary';
 export type { KeyType, RevocationReason, TokenJoin, Usage };
-export { KEY_TYPES, USAGES } from '../shared/vocabulary';
+export { KEY_TYPES, USAGES } from '../common/vocabulary';
 /** The option: a join, or `auto` — found per CA (string first, the other after a refused reply, remembered). */
 export type TokenJoinSetting = TokenJoin | 'auto';
 

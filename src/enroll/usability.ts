@@ -11,7 +11,7 @@
  * administrator pre-approved its SHA-256 fingerprint, or leaves the decision to the user. It
  * never trusts a root silently, and never one that did not issue this chain.
  */
-import { base64Decode as base64ToBytes, base64Encode as bytesToBase64 } from '../shared/encoding';
+import { base64Decode as base64ToBytes, base64Encode as bytesToBase64 } from '../common/encoding';
 import { certificatesFromPem } from '../pkcs12/pem';
 import { caIssuersUrls, isIssuedBy, isSelfSignedRoot, sha256FingerprintOf, subjectLine } from '../pkcs12/chain';
 import type { CertificateVerification, CertStorePort, Usage, UsageVerification } from './ports';

@@ -17,7 +17,7 @@
 import { parseAddressList, AddressParseError, type Mailbox } from './address';
 import { refusal, type RefusalFinding } from './reasons';
 import { decodedValue, unfold, type HeaderField, type ParsedMessage } from './rfc5322';
-import { base64Decode, EncodingError } from '../shared/encoding';
+import { base64Decode, EncodingError } from '../common/encoding';
 
 /** RFC 8823 §3.1: token-part1 "MUST contain at least 128 bits of entropy". */
 export const MIN_TOKEN_BYTES = 16;

@@ -23,7 +23,7 @@
 import type { TxtResolver } from './dns';
 import { compact, parseTagList, TagListError, type Tag } from './dkim-tags';
 import { relaxedBody, relaxedHeader, simpleBody, simpleHeader, type Canonicalization } from './dkim-canon';
-import { base64Decode, binaryToBytes } from '../shared/encoding';
+import { base64Decode, binaryToBytes } from '../common/encoding';
 import type { HeaderField, ParsedMessage } from './rfc5322';
 
 /** RFC 8601 §2.7.1 result values for the `dkim` method. */

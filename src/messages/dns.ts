@@ -7,7 +7,7 @@
  * has already followed CNAMEs); DNSSEC is not validated here — the DoH resolver is trusted, and
  * it is reached over HTTPS.
  */
-import { base64UrlEncode, bytesToBinary } from '../shared/encoding';
+import { base64UrlEncode, bytesToBinary } from '../common/encoding';
 
 export type TxtAnswer =
   /** The name has TXT records; each is its character-strings concatenated (RFC 6376 §3.6.2.2). */

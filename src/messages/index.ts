@@ -59,5 +59,5 @@ export {
   type ChallengeReply,
   type ResponseInput,
 } from './response';
-export type { TokenJoin } from '../shared/vocabulary';
+export type { TokenJoin } from '../common/vocabulary';
 export { mayBeChallengeSubject } from './prefilter';

@@ -1,6 +1,6 @@
 /**
  * The little of MIME (RFC 2045, RFC 2046) that S/MIME checking needs: Content-Type with its
- * parameters, multipart splitting that keeps each part byte-exact (base64 bodies: ../shared/encoding.ts).
+ * parameters, multipart splitting that keeps each part byte-exact (base64 bodies: ../common/encoding.ts).
  *
  * Deviations: RFC 2231 parameter continuations are not joined (S/MIME parameters are short);
  * nested multiparts are not descended (the signature must be on the top-level entity).

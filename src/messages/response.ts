@@ -12,8 +12,8 @@
  *   decoded (base64url), the result as unpadded base64url (CASTLE, acmez).
  */
 import { decodeTokenPart1, type ChallengeMail } from './challenge';
-import { base64UrlDecode, base64UrlEncode, concatBytes, utf8 } from '../shared/encoding';
-import type { TokenJoin } from '../shared/vocabulary';
+import { base64UrlDecode, base64UrlEncode, concatBytes, utf8 } from '../common/encoding';
+import type { TokenJoin } from '../common/vocabulary';
 
 export interface ChallengeReply {
   /** Where the reply goes: Reply-To if present, else From (RFC 8823 §3.2, RFC 5322 §3.6.3). */

@@ -7,7 +7,7 @@
  * ("charset*lang") is accepted and dropped. An unknown charset leaves the word undecoded.
  */
 
-import { base64Decode, binaryToBytes } from '../shared/encoding';
+import { base64Decode, binaryToBytes } from '../common/encoding';
 
 const ENCODED_WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
 // Whitespace between two adjacent encoded-words is not part of the text (RFC 2047 §6.2).

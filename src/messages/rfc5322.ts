@@ -15,7 +15,7 @@
  *   being skipped: silently skipping it is how parser differentials hide a second `From`.
  */
 import { decodeEncodedWords } from './rfc2047';
-import { bytesToBinary } from '../shared/encoding';
+import { bytesToBinary } from '../common/encoding';
 import type { RefusalReason } from './reasons';
 
 /**

@@ -19,7 +19,7 @@
 import * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
 import { contentTypeOf, splitMultipart, MimeError } from './mime';
-import { base64DecodeMime, binaryToBytes, bytesToBinary } from '../shared/encoding';
+import { base64DecodeMime, binaryToBytes, bytesToBinary } from '../common/encoding';
 import { MessageParseError, parseMessage, type ParsedMessage } from './rfc5322';
 
 export type SmimeResult =

@@ -17,7 +17,7 @@ import { InvalidMailboxError } from './errors';
 import { describeKey, signatureParams, type KeyDescription } from './keys';
 import { parseMailbox, type CertificateMailbox } from './mailbox';
 import { OID } from './oids';
-import type { Usage } from '../shared/vocabulary';
+import type { Usage } from '../common/vocabulary';
 
 export interface CsrOptions {
   readonly keys: CryptoKeyPair;

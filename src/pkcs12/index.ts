@@ -7,7 +7,7 @@
  */
 export { CertificateError, InvalidMailboxError, KeyError, PassphrasePolicyError, Pkcs12FormatError, WrongPassphraseError } from './errors';
 export { describeKey, generateKey, importPkcs8, keyMatchesCertificate, type KeyDescription, type KeyOptions } from './keys';
-export { KEY_TYPES, USAGES, type KeyType, type Usage } from '../shared/vocabulary';
+export { KEY_TYPES, USAGES, type KeyType, type Usage } from '../common/vocabulary';
 export { importPrivateKeyPem, type ImportKeyOptions } from './import-key';
 export { decryptKeyPair, decryptPrivateKey, encryptPrivateKey, type EncryptKeyOptions } from './encrypted-key';
 export { createCsr, keyUsagesFor, parseMailboxes, type CsrOptions, type KeyUsageName } from './csr';

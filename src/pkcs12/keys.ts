@@ -11,7 +11,7 @@
 import { bitStringBytes, children, integerBitLength, octets, oidOf, parseDer } from './asn1';
 import { KeyError, Pkcs12FormatError } from './errors';
 import { OID } from './oids';
-import type { KeyType } from '../shared/vocabulary';
+import type { KeyType } from '../common/vocabulary';
 
 export type KeyDescription = { readonly kind: 'RSA'; readonly bits: number } | { readonly kind: 'EC'; readonly curve: 'P-256' | 'P-384' };
 

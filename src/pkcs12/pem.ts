@@ -2,7 +2,7 @@
  * PEM (RFC 7468): the textual encoding of keys, CSRs and certificates.
  * Strict on labels and base64, lax on line length and surrounding text, as RFC 7468 §2 allows.
  */
-import { base64Decode, base64Encode } from '../shared/encoding';
+import { base64Decode, base64Encode } from '../common/encoding';
 
 export class PemError extends Error {
   override readonly name = 'PemError';

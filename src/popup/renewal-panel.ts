@@ -4,7 +4,7 @@
  * (the per-identity switch, the generated passphrase shown once, a revocation signed by the key of
  * a `.p12` the user picks). popup.ts calls `drawRenewal` when it draws and `wireRenewal` once.
  */
-import { base64Encode as bytesToBase64 } from '../shared/encoding';
+import { base64Encode as bytesToBase64 } from '../common/encoding';
 import type { Request, RequestType, ResponseValues } from '../enroll/protocol';
 import type { RevocationReason } from '../enroll/ports';
 import { t } from '../ui/i18n';

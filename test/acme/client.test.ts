@@ -10,8 +10,8 @@ import {
   isEmailReplyChallenge,
   type AccountKey,
 } from '../../src/acme';
-import { REVOCATION_REASONS } from '../../src/shared/vocabulary';
-import { base64UrlDecode, base64UrlEncode } from '../../src/shared/encoding';
+import { REVOCATION_REASONS } from '../../src/common/vocabulary';
+import { base64UrlDecode, base64UrlEncode } from '../../src/common/encoding';
 import { BASE, FakeAcme, FakeClock, fixture, verifyJws } from './fake-acme';
 
 const crypto = webcrypto as unknown as Crypto;

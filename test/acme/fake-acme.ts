@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { base64UrlDecode, utf8 } from '../../src/shared/encoding';
+import { base64UrlDecode, utf8 } from '../../src/common/encoding';
 
 export const BASE = 'https://acme.test';
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'acme');

@@ -1,7 +1,7 @@
 /**
  * The module graph of src/acme has no cycle, type-only imports included: the layers point one
  * way (wire → resources → client), challenge plug-ins depend on ./types.ts and never on the
- * registry, and the default registry is built by the client. src/shared and src/messages too.
+ * registry, and the default registry is built by the client. src/common and src/messages too.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -67,7 +67,7 @@ describe('import graph', () => {
     expect(importsOf(join(SRC, 'acme/client.ts')).map((f) => relative(SRC, f))).toContain('acme/challenges/email-reply.ts');
   });
 
-  it.each(['acme', 'shared', 'messages'])('src/%s has no import cycle', (folder) => {
+  it.each(['acme', 'common', 'messages'])('src/%s has no import cycle', (folder) => {
     expect(cycles(folder)).toEqual([]);
   });
 });

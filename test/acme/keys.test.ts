@@ -12,7 +12,7 @@ import {
 } from '../../src/acme';
 import { signJws } from '../../src/acme/jws';
 import { importPkcs8 } from '../../src/pkcs12';
-import { base64UrlDecode } from '../../src/shared/encoding';
+import { base64UrlDecode } from '../../src/common/encoding';
 import { verifyJws } from './fake-acme';
 
 const crypto = webcrypto as unknown as Crypto;

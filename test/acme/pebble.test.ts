@@ -30,8 +30,8 @@ import { Certificate } from 'pkijs';
 function parseCertificate(der: Uint8Array): Certificate {
   return new Certificate({ schema: fromBER(der).result });
 }
-import { base64UrlEncode } from '../../src/shared/encoding';
-import { REVOCATION_REASONS } from '../../src/shared/vocabulary';
+import { base64UrlEncode } from '../../src/common/encoding';
+import { REVOCATION_REASONS } from '../../src/common/vocabulary';
 import { startPebble, type Pebble } from '../helpers/pebble';
 import { importPkcs8 } from '../../src/pkcs12';
 

@@ -14,7 +14,7 @@ import {
   pemDecodeAll,
   pemEncode,
   utf8,
-} from '../../src/shared/encoding';
+} from '../../src/common/encoding';
 
 /** RFC 4648 §10 test vectors. */
 const RFC4648: [string, string][] = [['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foob', 'Zm9vYg=='], ['fooba', 'Zm9vYmE='], ['foobar', 'Zm9vYmFy']];

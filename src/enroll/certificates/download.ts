@@ -2,7 +2,7 @@
  * Getting the certificate out: the `downloading` step fetches the issued chain (RFC 8555
  * §7.4.2), and after installation the PKCS#12 is offered to the user as a file to keep.
  */
-import { base64Decode as base64ToBytes } from '../../shared/encoding';
+import { base64Decode as base64ToBytes } from '../../common/encoding';
 import { EnrollRequestError, messageOf } from '../errors';
 import { MIN_PASSPHRASE_LENGTH, isAcceptablePassphrase } from '../passphrase';
 import { listEnrollments, loadCertificate } from '../store';

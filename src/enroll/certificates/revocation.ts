@@ -4,7 +4,7 @@
  * certificate this add-on did not install, does not stop it). A certificate record is written
  * under its certificate lock.
  */
-import { base64Encode as bytesToBase64 } from '../../shared/encoding';
+import { base64Encode as bytesToBase64 } from '../../common/encoding';
 import { EnrollRequestError } from '../errors';
 import type { Flow } from '../flow';
 import { LOCK } from '../lock';

@@ -2,7 +2,7 @@
  * Step `finalizing` → `downloading`: send the CSR made at the start and poll the order until
  * the certificate is issued (RFC 8555 §7.4), honouring Retry-After.
  */
-import { base64Decode as base64ToBytes } from '../../shared/encoding';
+import { base64Decode as base64ToBytes } from '../../common/encoding';
 import type { Flow } from '../flow';
 import { pollDelay, timedOut } from '../schedule';
 import type { Enrollment } from '../state';

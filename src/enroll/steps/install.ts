@@ -7,7 +7,7 @@
 import { offerPkcs12 } from '../certificates/download';
 import { assessInstalled } from '../certificates/usability';
 import { carriedOver, initialRenewal } from '../certificates/renewal';
-import { base64Decode as base64ToBytes } from '../../shared/encoding';
+import { base64Decode as base64ToBytes } from '../../common/encoding';
 import { EnrollRequestError, messageOf } from '../errors';
 import type { Flow } from '../flow';
 import { LOCK } from '../lock';

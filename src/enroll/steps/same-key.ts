@@ -4,7 +4,7 @@
  * Thunderbird session has it, else asked in the popup; until then the enrollment waits in `new`
  * (nothing is asked of the CA before the CSR exists).
  */
-import { base64Decode as base64ToBytes, base64Encode as bytesToBase64 } from '../../shared/encoding';
+import { base64Decode as base64ToBytes, base64Encode as bytesToBase64 } from '../../common/encoding';
 import { EnrollRequestError } from '../errors';
 import type { Flow } from '../flow';
 import { PortError, type Usage } from '../ports';
