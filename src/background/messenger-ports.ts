@@ -185,12 +185,12 @@ function verification(raw: RawVerification): UsageVerification {
 }
 
 export const notifier: Notifier = {
-  async notify(kind, email, detail) {
-    await messenger.notifications.create(`one-click-smime-${kind}-${email}`, {
+  async notify(notice) {
+    await messenger.notifications.create(`one-click-smime-${notice.kind}-${notice.email}`, {
       type: 'basic',
       iconUrl: messenger.runtime.getURL('icons/icon.svg'),
-      title: messenger.i18n.getMessage(noticeTitleKey(kind)),
-      message: messenger.i18n.getMessage(noticeBodyKey(kind), [email, detail ?? '']),
+      title: messenger.i18n.getMessage(noticeTitleKey(notice.kind)),
+      message: messenger.i18n.getMessage(noticeBodyKey(notice.kind), [notice.email, '']),
     });
   },
 };

@@ -76,7 +76,7 @@ export class Flow {
     // stored encrypted, but nothing should linger that has no use).
     await this.deps.session.remove([KEYS.passphrase(e.id)]);
     const failed = await this.transition(e, 'failed', { error, wakeAt: undefined, encryptedKey: undefined, pendingReply: undefined }, `${code}: ${message}`);
-    await this.deps.notifier.notify('failed', e.email, problem?.detail ?? message);
+    await this.deps.notifier.notify({ kind: 'failed', email: e.email, code, ...(problem ? { problem } : {}) });
     return failed;
   }
 

@@ -5,6 +5,8 @@
  * src/acme, src/messages, src/pkcs12 and messenger.*.
  */
 import type { RefusalReason } from '../messages/reasons';
+import type { ErrorCode } from './state';
+import type { RefusalCode } from './vocabulary';
 
 /** Key types, usage, token join and revocation reasons: the shared protocol vocabulary, defined once there. */
 import type { KeyType, RevocationReason, TokenJoin, Usage } from '../common/vocabulary';
@@ -331,8 +333,23 @@ export interface Clock {
 export const NOTICE_KINDS = ['installed', 'installedUnusable', 'needsPassphrase', 'needsConsent', 'refused', 'failed', 'renewalDue', 'renewed', 'renewalFailing', 'renewalNeedsPassphrase', 'renewalStalled'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
+/**
+ * What the user is told, as values rather than sentences: each notifier words it in its own
+ * language (the add-on translates codes and formats dates in the UI locale; the CLI in English).
+ */
+export type Notice =
+  | { readonly kind: 'installed' | 'installedUnusable' | 'needsPassphrase' | 'needsConsent' | 'renewalNeedsPassphrase'; readonly email: string }
+  /** A challenge-like mail not answered: why, as refusal codes (each has a sentence). */
+  | { readonly kind: 'refused'; readonly email: string; readonly reasons: readonly RefusalCode[] }
+  /** The enrollment failed: the flow's code, and the CA's problem document whole when it gave one. */
+  | { readonly kind: 'failed'; readonly email: string; readonly code: ErrorCode; readonly problem?: ProblemInfo }
+  /** `notAfter`: when the certificate (the new one, for `renewed`) stops being valid, in ms. */
+  | { readonly kind: 'renewalDue' | 'renewed'; readonly email: string; readonly notAfter: number }
+  /** `daysLeft`: whole days until the current certificate expires. */
+  | { readonly kind: 'renewalFailing' | 'renewalStalled'; readonly email: string; readonly daysLeft: number };
+
 export interface Notifier {
-  notify(kind: NoticeKind, email: string, detail?: string): Promise<void>;
+  notify(notice: Notice): Promise<void>;
 }
 
 /** Offers a file to the user (downloads API). */

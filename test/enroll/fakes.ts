@@ -19,7 +19,7 @@ import {
   type MailCheckPort,
   type MailRefusal,
   type MailRef,
-  type NoticeKind,
+  type Notice,
   type OrderInfo,
   type ReplyPort,
   type RefusalReason,
@@ -380,7 +380,7 @@ export class World {
   readonly reply = new FakeReply();
   readonly keys = new FakeKeys();
   readonly certStore = new FakeCertStore();
-  readonly notices: { kind: NoticeKind; email: string; detail?: string }[] = [];
+  readonly notices: Notice[] = [];
   readonly downloads: { filename: string; bytes: Uint8Array }[] = [];
   readonly log: string[] = [];
   settings: Settings = { ...DEFAULT_SETTINGS, directoryUrl: DIRECTORY, postChallengeAfterSeconds: 60 };
@@ -402,7 +402,7 @@ export class World {
       storage: this.storage,
       session: this.session,
       clock: { now: () => this.now },
-      notifier: { notify: (kind, email, detail) => { this.notices.push(detail === undefined ? { kind, email } : { kind, email, detail }); return Promise.resolve(); } },
+      notifier: { notify: (notice) => { this.notices.push(notice); return Promise.resolve(); } },
       downloads: { offer: (filename, bytes) => { this.downloads.push({ filename, bytes }); return Promise.resolve(); } },
       log: { debug: (m) => this.log.push(m) },
       settings: () => Promise.resolve(this.settings),

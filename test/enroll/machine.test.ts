@@ -228,7 +228,7 @@ describe('enrollment: forged or refused mail is never answered', () => {
     expect(after.step).toBe('awaiting-mail');
     expect(after.refusals).toHaveLength(1);
     expect(after.refusals[0]).toMatchObject({ headerMessageId: forged.headerMessageId, reasons: ['dkim-missing', 'not-authentic'] });
-    expect(world.notices.map((n) => n.kind)).toEqual(['refused']);
+    expect(world.notices).toEqual([{ kind: 'refused', email: ALICE.email, reasons: ['dkim-missing', 'not-authentic'] }]);
     // The same mail again (a rescan, a second event) is not checked again.
     await enroller.onNewMail([{ ...forged, date: world.now }]);
     expect(world.mailCheck.checked).toHaveLength(1);
@@ -263,6 +263,7 @@ describe('enrollment: forged or refused mail is never answered', () => {
     expect(after.step).toBe('awaiting-mail');
     expect(after.refusals[0]?.reasons).toEqual(['compose-mismatch']);
     expect(after.answeredMail).toBeUndefined();
+    expect(world.notices).toEqual([{ kind: 'refused', email: ALICE.email, reasons: ['compose-mismatch'] }]);
   });
 
   it('bounds the refusals kept against a flood of forged mail', async () => {
@@ -368,7 +369,7 @@ describe('enrollment: a check that could not finish (finding 3, dkim-temperror)'
     expect(after.refusals[0]).toMatchObject({ reasons: ['dkim-failed', 'dkim-temperror'] });
     expect(after.refusals[0]?.temporary).toBeUndefined();
     expect(after.mailRetry).toBeUndefined();
-    expect(world.notices.map((n) => n.kind)).toEqual(['refused']);
+    expect(world.notices).toEqual([{ kind: 'refused', email: ALICE.email, reasons: ['dkim-failed', 'dkim-temperror'] }]);
     rejudge(world, mail, 'answer');
     await world.elapse(enroller, 30_000);
     await world.enroller().resumeAll();
@@ -609,7 +610,7 @@ describe('enrollment: CA behaviour', () => {
     expect(failed.error).toMatchObject({ code: 'challengeInvalid', message: 'The response value is wrong', problem: world.acme.challengeError });
     expect(failed.encryptedKey).toBeUndefined();
     expect(world.session.data).toEqual({});
-    expect(world.notices.at(-1)).toMatchObject({ kind: 'failed', detail: 'The response value is wrong' });
+    expect(world.notices.at(-1)).toEqual({ kind: 'failed', email: ALICE.email, code: 'challengeInvalid', problem: world.acme.challengeError });
   });
 
   it('fails with the order error when the order turns invalid', async () => {

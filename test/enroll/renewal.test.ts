@@ -81,6 +81,7 @@ describe('unattended renewal', () => {
     // NSS was asked about the new certificate too, and the user is told after the fact.
     expect(renewed.usability?.verdict).toBe('ready');
     expect(world.notices.map((n) => n.kind)).toEqual(['installed', 'renewed']);
+    expect(world.notices.at(-1)).toEqual({ kind: 'renewed', email: ALICE.email, notAfter: renewed.notAfter });
     // The next renewal is planned from the new certificate.
     expect(await enroller.nextRenewalCheckAt()).toBe(renewed.renewAt);
   });
@@ -123,7 +124,7 @@ describe('unattended renewal', () => {
     expect(off.autoRenew).toBe(false);
     await whenDue(world, enroller);
     expect(renewals(await enroller.list())).toHaveLength(0);
-    expect(world.notices.filter((n) => n.kind === 'renewalDue')).toHaveLength(1);
+    expect(world.notices.filter((n) => n.kind === 'renewalDue')).toEqual([{ kind: 'renewalDue', email: ALICE.email, notAfter: (await record(enroller)).notAfter }]);
     // Told once: no check is planned for it any more.
     expect(await enroller.nextRenewalCheckAt()).toBeUndefined();
 
@@ -183,7 +184,7 @@ describe('unattended renewal', () => {
     const lifetime = old.notAfter - old.notBefore;
     expect(after.renewal).toMatchObject({ failures: 1, retryAt: world.now + renewalRetryDelay(1, lifetime), warnedAt: world.now });
     expect(after.renewal?.enrollmentId).toBeUndefined();
-    expect(world.notices.at(-1)).toEqual({ kind: 'renewalFailing', email: ALICE.email, detail: String(daysLeft(old.notAfter, world.now)) });
+    expect(world.notices.at(-1)).toEqual({ kind: 'renewalFailing', email: ALICE.email, daysLeft: daysLeft(old.notAfter, world.now) });
     expect(daysLeft(old.notAfter, world.now)).toBe(30);
     // The old certificate stays on the identity meanwhile.
     expect(world.certStore.identities.get('id1')?.dbKey).toBe(old.dbKey);
@@ -225,12 +226,12 @@ describe('unattended renewal', () => {
     world.now = warnAt;
     await enroller.checkRenewals();
     await enroller.checkRenewals();
-    expect(world.notices.filter((n) => n.kind === 'renewalStalled')).toEqual([{ kind: 'renewalStalled', email: ALICE.email, detail: '7' }]);
+    expect(world.notices.filter((n) => n.kind === 'renewalStalled')).toEqual([{ kind: 'renewalStalled', email: ALICE.email, daysLeft: 7 }]);
     // Then once a day at most.
     expect(await enroller.nextRenewalCheckAt()).toBe(warnAt + DAY);
     world.now = warnAt + DAY;
     await enroller.checkRenewals();
-    expect(world.notices.filter((n) => n.kind === 'renewalStalled').map((n) => n.detail)).toEqual(['7', '6']);
+    expect(world.notices.filter((n) => n.kind === 'renewalStalled').map((n) => ('daysLeft' in n ? n.daysLeft : undefined))).toEqual([7, 6]);
   });
 
   it('a revoked certificate is not renewed', async () => {

@@ -23,7 +23,7 @@ import {
   type KeyPort,
   type MailboxPort,
   type MailRef,
-  type NoticeKind,
+  type Notice,
   type OrderInfo,
   type ReplyPort,
   type ReplyRequest,
@@ -326,7 +326,7 @@ export class FlowWorld {
   readonly reply = new RecordingReply();
   readonly certStore = new MemoryCertStore();
   readonly doh: DohControl = { down: false, asked: [] };
-  readonly notices: { kind: NoticeKind; email: string; detail?: string }[] = [];
+  readonly notices: Notice[] = [];
   readonly downloads: { filename: string; bytes: Uint8Array }[] = [];
   /** Everything the flow wrote to its debug log. */
   readonly logs: string[] = [];
@@ -366,8 +366,8 @@ export class FlowWorld {
       session: this.session,
       clock: { now: () => this.now },
       notifier: {
-        notify: (kind, email, detail) => {
-          this.notices.push(detail === undefined ? { kind, email } : { kind, email, detail });
+        notify: (notice) => {
+          this.notices.push(notice);
           return Promise.resolve();
         },
       },

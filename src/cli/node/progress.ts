@@ -5,7 +5,7 @@
  * The sentences are the add-on's own (_locales/en/messages.json), so both say the same thing.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger, Notifier, NoticeKind } from '../../enroll/ports';
+import type { Logger, Notice, Notifier } from '../../enroll/ports';
 import type { Enrollment, Step } from '../../enroll/state';
 import { errorKey, refusalKey, stepKey } from '../../enroll/i18n-keys';
 
@@ -96,7 +96,7 @@ export class Progress implements Notifier, Logger {
    * Steps, failures and refusals (with their reason codes) are told by `record`; the add-on's
    * notices about its popup ("open One-Click S/MIME…") do not apply, and `renew` says what is due.
    */
-  notify(_kind: NoticeKind, _email: string, _detail?: string): Promise<void> {
+  notify(_notice: Notice): Promise<void> {
     return Promise.resolve();
   }
 

@@ -129,7 +129,7 @@ export async function checkRenewals(flow: Flow, start: RenewalStarter): Promise<
         const waiting = (updated.renewal?.retryAt ?? 0) > now || updated.renewal?.enrollmentId !== undefined;
         if (isDue && !waiting && !runningFor(enrollments, updated.identityId)) due.push(updated);
       } else if (isDue && !updated.renewalNotified) {
-        await notifier.notify('renewalDue', record.email, new Date(record.notAfter).toISOString());
+        await notifier.notify({ kind: 'renewalDue', email: record.email, notAfter: record.notAfter });
         updated = { ...updated, renewalNotified: true };
       }
       if (updated !== record) await saveCertificate(storage, updated);
@@ -192,7 +192,7 @@ async function stalled(flow: Flow, record: CertificateRecord, now: number): Prom
   const attempt = record.renewal;
   if (attempt === undefined || now < expiryWarningAt(record)) return record;
   if (attempt.warnedAt !== undefined && now - attempt.warnedAt < warningInterval(record.notAfter - record.notBefore)) return record;
-  await flow.deps.notifier.notify('renewalStalled', record.email, String(daysLeft(record.notAfter, now)));
+  await flow.deps.notifier.notify({ kind: 'renewalStalled', email: record.email, daysLeft: daysLeft(record.notAfter, now) });
   return { ...record, renewal: { ...attempt, warnedAt: now } };
 }
 
@@ -202,7 +202,7 @@ async function failed(flow: Flow, record: CertificateRecord, why: string, now: n
   const failures = (record.renewal?.failures ?? 0) + 1;
   let attempt: RenewalAttempt = { failures, retryAt: now + renewalRetryDelay(failures, lifetime), lastError: why, ...(record.renewal?.warnedAt === undefined ? {} : { warnedAt: record.renewal.warnedAt }) };
   if (attempt.warnedAt === undefined || now - attempt.warnedAt >= warningInterval(lifetime)) {
-    await flow.deps.notifier.notify('renewalFailing', record.email, String(daysLeft(record.notAfter, now)));
+    await flow.deps.notifier.notify({ kind: 'renewalFailing', email: record.email, daysLeft: daysLeft(record.notAfter, now) });
     attempt = { ...attempt, warnedAt: now };
   }
   flow.deps.log.debug(`renewal of ${record.email} failed (${failures} in a row): ${why}; next try in ${Math.round((attempt.retryAt! - now) / 1000)} s`);

@@ -186,7 +186,7 @@ async function considerMail(flow: Flow, e: Enrollment, mail: MailRef, raw: Uint8
       if (decision.notify) flow.deps.log.debug(`refused ${mail.headerMessageId}: ${decision.reasons.join(', ')}`);
       const refused = withRefusal(e, { ...seen, reasons: decision.reasons, detail: decision.detail });
       await flow.save(refused);
-      if (decision.notify) await flow.deps.notifier.notify('refused', e.email, decision.detail);
+      if (decision.notify) await flow.deps.notifier.notify({ kind: 'refused', email: e.email, reasons: decision.reasons });
       return refused;
     }
     case 'defer': {

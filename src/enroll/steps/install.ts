@@ -65,9 +65,9 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   else await offerBuiltPkcs12(flow, done, encryptedKey, passphrase, chainPem);
   await session.remove([KEYS.passphrase(e.id)]);
   // Never a plain "installed" for a certificate Thunderbird cannot use; a renewal is told as one.
-  if (verdict !== 'ready') await notifier.notify('installedUnusable', e.email);
-  else if (e.renewal !== undefined) await notifier.notify('renewed', e.email, new Date(record.notAfter).toISOString().slice(0, 10));
-  else await notifier.notify('installed', e.email);
+  if (verdict !== 'ready') await notifier.notify({ kind: 'installedUnusable', email: e.email });
+  else if (e.renewal !== undefined) await notifier.notify({ kind: 'renewed', email: e.email, notAfter: record.notAfter });
+  else await notifier.notify({ kind: 'installed', email: e.email });
   return done;
 }
 
@@ -75,7 +75,7 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
 async function askPassphrase(flow: Flow, e: Enrollment, wrong = false): Promise<Enrollment> {
   if (e.needsPassphrase && !wrong) return e;
   const waiting = await flow.update(e, { needsPassphrase: true, wakeAt: undefined }, wrong ? 'the passphrase did not open the key' : 'certificate ready; passphrase needed');
-  await flow.deps.notifier.notify('needsPassphrase', e.email);
+  await flow.deps.notifier.notify({ kind: 'needsPassphrase', email: e.email });
   if (wrong) throw new EnrollRequestError('wrongPassphrase', 'The passphrase does not open the key.');
   return waiting;
 }

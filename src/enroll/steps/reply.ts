@@ -14,7 +14,7 @@ import type { Enrollment, PendingReply } from '../state';
 /** "Ask before replying": the reply waits for the user's OK. */
 export async function askConsent(flow: Flow, e: Enrollment, pending: PendingReply): Promise<Enrollment> {
   const waiting = await flow.transition(e, 'awaiting-consent', { pendingReply: pending }, `authentic (${pending.authenticity}); waiting for the user's OK`);
-  await flow.deps.notifier.notify('needsConsent', e.email);
+  await flow.deps.notifier.notify({ kind: 'needsConsent', email: e.email });
   return waiting;
 }
 
@@ -49,7 +49,7 @@ export async function sendReply(flow: Flow, start: Enrollment, pending: PendingR
     // The compose read-back: the reply Thunderbird prepared is not the one asked for.
     e = withRefusal(e, { headerMessageId: pending.headerMessageId, subject: pending.subject, author: pending.author, at: flow.now(), reasons: ['compose-mismatch'], detail: `The reply Thunderbird prepared differed in: ${result.mismatch.join(', ')}; it was closed unsent.` });
     e = await flow.transition(e, 'awaiting-mail', { pendingReply: undefined }, 'compose mismatch; closed unsent');
-    await flow.deps.notifier.notify('refused', e.email, result.mismatch.join(', '));
+    await flow.deps.notifier.notify({ kind: 'refused', email: e.email, reasons: ['compose-mismatch'] });
     return e;
   }
   const now = flow.now();

@@ -24,7 +24,7 @@ export async function csrForKeptKey(flow: Flow, encryptedKey: string, passphrase
 export async function awaitKeyPassphrase(flow: Flow, e: Enrollment): Promise<Enrollment> {
   if (e.needsPassphrase) return e;
   const waiting = await flow.update(e, { needsPassphrase: true, wakeAt: undefined }, 'renewal with the kept key: its passphrase is needed');
-  await flow.deps.notifier.notify('renewalNeedsPassphrase', e.email);
+  await flow.deps.notifier.notify({ kind: 'renewalNeedsPassphrase', email: e.email });
   return waiting;
 }
 
