@@ -6,6 +6,7 @@
  * and memory blow-up from crafted lengths.
  */
 import * as asn1js from 'asn1js';
+import { concatBytes } from '../common/encoding';
 import { Pkcs12FormatError } from './errors';
 
 export type Node = asn1js.AsnType;
@@ -42,14 +43,12 @@ export function oidOf(node: Node | undefined, what: string): string {
 export function octets(node: Node | undefined, what: string): Uint8Array<ArrayBuffer> {
   if (!(node instanceof asn1js.OctetString)) throw new Pkcs12FormatError(`${what}: expected an OCTET STRING`);
   if (!node.idBlock.isConstructed) return node.valueBlock.valueHexView.slice();
-  const parts = node.valueBlock.value.map((piece) => octets(piece, what));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return joinedPieces(node.valueBlock.value, what);
+}
+
+/** A constructed string's content: its pieces, each an OCTET STRING (itself maybe constructed), joined. */
+function joinedPieces(pieces: readonly Node[], what: string): Uint8Array<ArrayBuffer> {
+  return concatBytes(...pieces.map((piece) => octets(piece, what)));
 }
 
 /** A non-negative INTEGER small enough to be a count (iteration counts, versions). */
@@ -73,16 +72,7 @@ export function explicitContent(node: Node | undefined, n: number, what: string)
 /** The content octets of an IMPLICIT [n] OCTET STRING, primitive or constructed. */
 export function implicitOctets(node: Node | undefined, n: number, what: string): Uint8Array<ArrayBuffer> {
   if (!node || node.idBlock.tagClass !== 3 || node.idBlock.tagNumber !== n) throw new Pkcs12FormatError(`${what}: expected [${n}]`);
-  if (node instanceof asn1js.Constructed) {
-    const parts = node.valueBlock.value.map((piece) => octets(piece, what));
-    const out = new Uint8Array(parts.reduce((len, p) => len + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  }
+  if (node instanceof asn1js.Constructed) return joinedPieces(node.valueBlock.value, what);
   if (node instanceof asn1js.Primitive) return node.valueBlock.valueHexView.slice();
   throw new Pkcs12FormatError(`${what}: expected [${n}] octets`);
 }

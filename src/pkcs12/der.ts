@@ -3,17 +3,9 @@
  * byte for byte, embedding certificates and keys verbatim. Reading goes through asn1js.
  */
 
-export type Der = Uint8Array<ArrayBuffer>;
+import { concatBytes } from '../common/encoding';
 
-export function concat(parts: readonly Uint8Array[]): Der {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export type Der = Uint8Array<ArrayBuffer>;
 
 function length(n: number): Uint8Array {
   if (n < 0x80) return Uint8Array.of(n);
@@ -23,8 +15,8 @@ function length(n: number): Uint8Array {
 }
 
 export function tlv(tag: number, ...content: readonly Uint8Array[]): Der {
-  const body = concat(content);
-  return concat([Uint8Array.of(tag), length(body.length), body]);
+  const body = concatBytes(...content);
+  return concatBytes(Uint8Array.of(tag), length(body.length), body);
 }
 
 export const sequence = (...items: readonly Uint8Array[]): Der => tlv(0x30, ...items);

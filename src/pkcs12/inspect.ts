@@ -5,6 +5,7 @@
  * Reading only; never a trust decision — NSS makes that when the certificate is used.
  */
 import * as asn1js from 'asn1js';
+import { bytesToHex } from '../common/encoding';
 import { bitStringBytes, children, explicitContent, octets, oidOf, parseDer, setChildren, type Node } from './asn1';
 import { CertificateError, Pkcs12FormatError } from './errors';
 import { KEY_USAGE_BITS, type KeyUsageName } from './csr';
@@ -71,8 +72,9 @@ function nameText(name: Node | undefined): { text: string; emails: string[] } {
   return { text: rdns.reverse().join(', '), emails };
 }
 
+/** Upper-case hex, as Thunderbird's certificate viewer shows serials and fingerprints. */
 function hex(bytes: Uint8Array, separator: string): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(separator);
+  return bytesToHex(bytes, separator).toUpperCase();
 }
 
 function timeOf(node: Node | undefined, what: string): Date {

@@ -110,6 +110,10 @@ function tripleDes(key: Uint8Array): { encrypt: BlockFn; decrypt: BlockFn } {
   };
 }
 
+function checkIv(iv: Uint8Array): void {
+  if (iv.length !== 8) throw new CipherError('key', `the IV has ${iv.length} bytes, not 8`);
+}
+
 function cbcEncrypt(encrypt: BlockFn, iv: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
   const n = 8 - (data.length % 8);
   const padded = new Uint8Array(data.length + n).fill(n);
@@ -127,7 +131,7 @@ function cbcEncrypt(encrypt: BlockFn, iv: Uint8Array, data: Uint8Array): Uint8Ar
 
 function cbcDecrypt(decrypt: BlockFn, iv: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
   if (data.length === 0 || data.length % 8 !== 0) throw new CipherError('length', `ciphertext of ${data.length} bytes is not whole 8-byte blocks`);
-  if (iv.length !== 8) throw new CipherError('key', `the IV has ${iv.length} bytes, not 8`);
+  checkIv(iv);
   const out = new Uint8Array(data.length);
   let prev: Uint8Array = iv;
   for (let o = 0; o < data.length; o += 8) {
@@ -143,7 +147,7 @@ function cbcDecrypt(decrypt: BlockFn, iv: Uint8Array, data: Uint8Array): Uint8Ar
 }
 
 export function tripleDesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (iv.length !== 8) throw new CipherError('key', `the IV has ${iv.length} bytes, not 8`);
+  checkIv(iv);
   return cbcEncrypt(tripleDes(key).encrypt, iv, data);
 }
 

@@ -1,43 +1,35 @@
 /**
  * PEM (RFC 7468): the textual encoding of keys, CSRs and certificates.
  * Strict on labels and base64, lax on line length and surrounding text, as RFC 7468 §2 allows.
+ * The codec is the shared one (src/common/encoding.ts); this module adds the labels the project
+ * uses, one-block and chain helpers, and its own error type, PemError.
  */
-import { base64Decode, base64Encode } from '../common/encoding';
+import { EncodingError, pemDecodeAll as decodeBlocks, pemEncode as encodeBlock, type PemBlock } from '../common/encoding';
+
+export type { PemBlock };
 
 export class PemError extends Error {
   override readonly name = 'PemError';
 }
 
-export interface PemBlock {
-  readonly label: string;
-  readonly der: Uint8Array<ArrayBuffer>;
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+/** Runs the shared PEM codec, its EncodingError turned into this module's PemError (cause kept). */
+function asPemError<T>(run: () => T): T {
   try {
-    return base64Decode(text);
+    return run();
   } catch (error) {
-    throw new PemError('PEM body is not valid base64', { cause: error });
+    if (error instanceof EncodingError) throw new PemError(error.message, { cause: error });
+    throw error;
   }
 }
 
 /** Encodes DER as PEM with 64-character lines (RFC 7468 §2, the strict form). */
 export function pemEncode(label: string, der: Uint8Array): string {
-  if (!/^[A-Z0-9 ]+$/.test(label)) throw new PemError(`invalid PEM label "${label}"`);
-  const body = base64Encode(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+  return asPemError(() => encodeBlock(label, der));
 }
 
 /** Decodes every PEM block in `text`, in order (a chain gives several). */
 export function pemDecodeAll(text: string): PemBlock[] {
-  const blocks: PemBlock[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const [, begin = '', body = '', end = ''] = m;
-    if (begin !== end) throw new PemError(`PEM block "${begin}" ends with "${end}"`);
-    blocks.push({ label: begin, der: fromBase64(body.replace(/\s+/g, '')) });
-  }
-  return blocks;
+  return asPemError(() => decodeBlocks(text));
 }
 
 /** Decodes exactly one block with the expected label. */
