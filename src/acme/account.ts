@@ -8,10 +8,10 @@
  */
 import { postAsAccount, postAsGet, requireAccount, urlCheck, type AcmeContext } from './context';
 import { AcmeProtocolError, AcmeUsageError } from './errors';
-import type { AcmeResponse } from './http';
 import { signExternalAccountBinding, signKeyChangeInner, type ExternalAccountBinding } from './jws';
 import type { AccountKey } from './keys';
 import { parseAccount } from './parse';
+import { responseJson, type AcmeResponse } from './response';
 import type { Account } from './types';
 
 export interface CreateAccountOptions {
@@ -24,7 +24,7 @@ export interface CreateAccountOptions {
 }
 
 function accountFrom(ctx: AcmeContext, response: AcmeResponse, url: string): Account {
-  return parseAccount(ctx.http.json(response), url, response.request, urlCheck(ctx, response));
+  return parseAccount(responseJson(response), url, response.request, urlCheck(ctx, response));
 }
 
 /**

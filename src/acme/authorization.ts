@@ -4,13 +4,13 @@
  */
 import { postAsAccount, postAsGet, urlCheck, type AcmeContext } from './context';
 import { AcmeResourceFailedError } from './errors';
-import type { AcmeResponse } from './http';
 import { parseAuthorization } from './parse';
 import { pollUntil, type WaitOptions } from './poll';
+import { responseJson, type AcmeResponse } from './response';
 import type { Authorization, ChallengeBase } from './types';
 
 function authorizationFrom(ctx: AcmeContext, response: AcmeResponse, url: string): Authorization {
-  return parseAuthorization(ctx.http.json(response), url, response.request, urlCheck(ctx, response), ctx.registry, response.retryAfterMs);
+  return parseAuthorization(responseJson(response), url, response.request, urlCheck(ctx, response), ctx.registry, response.retryAfterMs);
 }
 
 /** The authorization at `url` (POST-as-GET). */
@@ -22,7 +22,7 @@ export async function getAuthorization(ctx: AcmeContext, url: string, signal?: A
 /** The challenge at `url` (POST-as-GET, RFC 8555 §7.5.1). */
 export async function getChallenge(ctx: AcmeContext, url: string, signal?: AbortSignal): Promise<ChallengeBase> {
   const response = await postAsGet(ctx, url, signal);
-  return ctx.registry.parse(ctx.http.json(response), response.request, urlCheck(ctx, response));
+  return ctx.registry.parse(responseJson(response), response.request, urlCheck(ctx, response));
 }
 
 /**
@@ -32,7 +32,7 @@ export async function getChallenge(ctx: AcmeContext, url: string, signal?: Abort
  */
 export async function respondToChallenge(ctx: AcmeContext, url: string, signal?: AbortSignal): Promise<ChallengeBase> {
   const response = await postAsAccount(ctx, url, { json: {} }, signal);
-  return ctx.registry.parse(ctx.http.json(response), response.request, urlCheck(ctx, response));
+  return ctx.registry.parse(responseJson(response), response.request, urlCheck(ctx, response));
 }
 
 /** RFC 8555 §7.5.2: gives up an authorization (for example when the user cancels). */
@@ -53,7 +53,7 @@ function failureOf(authz: Authorization) {
  */
 export async function waitForAuthorization(ctx: AcmeContext, url: string, options: WaitOptions<Authorization> = {}): Promise<Authorization> {
   const authz = await pollUntil(
-    ctx.http,
+    ctx.http.clock,
     ctx.poll,
     (signal) => getAuthorization(ctx, url, signal),
     (a) => a.status !== 'pending' && a.status !== 'unknown',

@@ -10,8 +10,8 @@
 import { base64Decode } from '../common/encoding';
 import { postAsGet, type AcmeContext } from './context';
 import { AcmeProtocolError, type RequestInfo } from './errors';
-import type { AcmeResponse } from './http';
 import { linksWithRel } from './link';
+import type { AcmeResponse } from './response';
 import type { CertificateChain, CertificateDownload } from './types';
 import { readCertificateNames } from './x509';
 

@@ -13,13 +13,15 @@ import * as authorization from './authorization';
 import * as certificate from './certificate';
 import { ChallengeRegistry, tokenChallengePlugin } from './challenges';
 import { emailReply00 } from './challenges/email-reply';
+import type { AcmeClock } from './clock';
 import type { AcmeContext } from './context';
-import { AcmeHttp, type AcmeClock, type RequestEvent, type RetryPolicy } from './http';
+import { AcmeHttp, type RequestEvent } from './http';
 import type { ExternalAccountBinding } from './jws';
 import type { AccountKey } from './keys';
 import * as order from './order';
 import { DEFAULT_POLL, type PollSettings, type WaitOptions } from './poll';
 import { getRenewalInfo } from './renewal-info';
+import type { RetryPolicy } from './retry';
 import { revokeCertificate, type RevokeBy } from './revoke';
 import type {
   Account,

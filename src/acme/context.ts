@@ -4,10 +4,11 @@
  * creation (§7.3), so they live here rather than being copied into each module.
  */
 import { AcmeUsageError } from './errors';
-import type { AcmeHttp, AcmeResponse } from './http';
+import type { AcmeHttp } from './http';
 import type { JwsPayload } from './jws';
 import type { AccountKey } from './keys';
 import type { PollSettings } from './poll';
+import type { AcmeResponse } from './response';
 import type { ChallengeParser } from './types';
 
 export interface AcmeContext {

@@ -1,7 +1,8 @@
 /**
  * The public API of the ACME client (RFC 8555; RFC 9773 ARI; RFC 8823 email-reply-00 as a
- * challenge plug-in). Everything else under src/acme is internal: wire (http, jws, link,
- * retry-after), parsing, and one module per resource. See docs/ACME.md for the module map.
+ * challenge plug-in). Everything else under src/acme is internal: wire (http, nonce-pool, retry,
+ * response, clock, jws, link, retry-after), parsing, and one module per resource. See
+ * docs/ACME.md for the module map. `pollDelay` is the one polling rule, also the flow's.
  *
  * Typical issuance (the enrollment flow does the mail part in between):
  *
@@ -37,9 +38,11 @@ export {
 } from './keys';
 export { jwkThumbprint, thumbprintInput, UnsupportedJwkError } from './thumbprint';
 export type { EabAlgorithm, ExternalAccountBinding } from './jws';
-export type { AcmeClock, RequestEvent, RetryPolicy } from './http';
-export { DEFAULT_RETRY, DEFAULT_MAX_RESPONSE_BYTES, systemClock } from './http';
-export { DEFAULT_POLL, type PollProgress, type PollSettings, type WaitOptions } from './poll';
+export { systemClock, type AcmeClock } from './clock';
+export type { RequestEvent } from './http';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry';
+export { DEFAULT_MAX_RESPONSE_BYTES } from './response';
+export { DEFAULT_POLL, pollDelay, type PollProgress, type PollSettings, type WaitOptions } from './poll';
 export type { FinalizeTarget, NewOrderOptions } from './order';
 export type { RevokeBy } from './revoke';
 export { ChallengeRegistry, isTokenChallenge, tokenChallengePlugin, type TokenChallenge } from './challenges';

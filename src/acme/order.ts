@@ -8,9 +8,9 @@
 import { base64UrlEncode } from '../common/encoding';
 import { postAsAccount, postAsGet, requireAccount, urlCheck, type AcmeContext } from './context';
 import { AcmeProtocolError, AcmeResourceFailedError } from './errors';
-import type { AcmeResponse } from './http';
 import { parseOrder } from './parse';
 import { pollUntil, type WaitOptions } from './poll';
+import { responseJson, type AcmeResponse } from './response';
 import type { Identifier, Order, OrderStatus } from './types';
 
 export interface NewOrderOptions {
@@ -27,7 +27,7 @@ export interface NewOrderOptions {
 }
 
 function orderFrom(ctx: AcmeContext, response: AcmeResponse, url: string): Order {
-  return parseOrder(ctx.http.json(response), url, response.request, urlCheck(ctx, response), response.retryAfterMs);
+  return parseOrder(responseJson(response), url, response.request, urlCheck(ctx, response), response.retryAfterMs);
 }
 
 /** newOrder (RFC 8555 §7.4): 201 with the order's URL in Location. */
@@ -96,7 +96,7 @@ export async function waitForOrder(
   options: WaitOptions<Order> = {},
 ): Promise<Order> {
   const order = await pollUntil(
-    ctx.http,
+    ctx.http.clock,
     ctx.poll,
     (signal) => getOrder(ctx, url, signal),
     (o) => !MOVING_ON[target].includes(o.status),

@@ -10,6 +10,7 @@ import { base64UrlEncode, hexToBytes } from '../common/encoding';
 import type { AcmeContext } from './context';
 import { AcmeUsageError } from './errors';
 import { parseRenewalInfo } from './parse';
+import { responseJson } from './response';
 import type { RenewalInfo } from './types';
 import { readCertificateNames } from './x509';
 
@@ -43,5 +44,5 @@ export async function getRenewalInfo(ctx: AcmeContext, certificateDer: Uint8Arra
   if (renewalInfo === undefined) return undefined;
   const base = renewalInfo.endsWith('/') ? renewalInfo : `${renewalInfo}/`;
   const response = await ctx.http.get(`${base}${renewalCertId(certificateDer)}`, signal);
-  return parseRenewalInfo(ctx.http.json(response), response.request, response.retryAfterMs);
+  return parseRenewalInfo(responseJson(response), response.request, response.retryAfterMs);
 }

@@ -16,10 +16,10 @@ import {
   type Usage,
   type UsageVerification,
 } from '../enroll/ports';
-import { noticeBodyKey, noticeTitleKey } from '../enroll/i18n-keys';
 import { parseAddressList } from '../messages/index';
 import { base64Decode as base64ToBytes, base64Encode as bytesToBase64, base64UrlDecode } from '../common/encoding';
 import { composeMismatches, type ComposeView } from '../enroll/mail/read-back';
+import { noticeText } from './notice-text';
 import { smimeStore, type RawCertificate, type RawVerification } from './smime-store';
 
 export function storageArea(area: messenger.storage.StorageArea): StoragePort {
@@ -186,11 +186,12 @@ function verification(raw: RawVerification): UsageVerification {
 
 export const notifier: Notifier = {
   async notify(notice) {
+    const { title, message } = noticeText(notice, (name, substitutions = []) => messenger.i18n.getMessage(name, [...substitutions]), messenger.i18n.getUILanguage());
     await messenger.notifications.create(`one-click-smime-${notice.kind}-${notice.email}`, {
       type: 'basic',
       iconUrl: messenger.runtime.getURL('icons/icon.svg'),
-      title: messenger.i18n.getMessage(noticeTitleKey(notice.kind)),
-      message: messenger.i18n.getMessage(noticeBodyKey(notice.kind), [notice.email, '']),
+      title,
+      message,
     });
   },
 };

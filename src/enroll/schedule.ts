@@ -1,8 +1,10 @@
 /**
  * When the flow acts by itself, and what it does after a failure: poll delays (RFC 8555 §7.5.1
  * Retry-After), back-off, time-outs, the renewal point in an ARI window, and the failure policy.
- * Pure functions: the flow applies their answers.
+ * Pure functions: the flow applies their answers. The poll delay is the ACME client's own rule
+ * (`pollDelay` of src/acme), so the flow and the client's waiters poll alike.
  */
+import { DEFAULT_POLL, pollDelay } from '../acme/index';
 import { messageOf, problemOf } from './errors';
 import { PortError, type ProblemInfo } from './ports';
 import type { Settings } from './settings';
@@ -11,14 +13,20 @@ import { isTerminal, type Enrollment, type ErrorCode, type MailRetry } from './s
 /** Transient failures in a row before the enrollment is reported as failed. */
 export const MAX_ATTEMPTS = 6;
 /**
- * The first poll when the CA sends no Retry-After (RFC 8555 §7.5.1 leaves the interval to the
- * client): most CAs answer within a second, so the first look comes early and later ones back off.
+ * The first poll after the challenge POST or the finalize when the CA sends no Retry-After
+ * (`pollDelay(undefined, 0)`, 0.5 s): most CAs answer within a second.
  */
-export const FIRST_POLL_MS = 500;
-/** Our own back-off between polls stops growing here (Retry-After may ask for longer). */
-export const MAX_BACKOFF_POLL_MS = 15_000;
-/** Longest wait between polls, whatever Retry-After says: the user is watching the popup. */
-export const MAX_POLL_MS = 10 * 60_000;
+export const FIRST_POLL_MS = DEFAULT_POLL.initialIntervalMs;
+/**
+ * Longest wait between polls, whatever Retry-After says (the user is watching the popup); the
+ * failure back-off stops there too.
+ */
+export const MAX_POLL_MS = DEFAULT_POLL.maxWaitMs;
+/**
+ * When to poll next: the CA's Retry-After when it gave one (within [0.5 s, MAX_POLL_MS]), else
+ * the back-off for the `polls`-th wait of this step (0-based): 0.5, 1, 2, 4, 8, 15, 15… s.
+ */
+export { pollDelay };
 /**
  * Between our reply leaving Thunderbird (the provider's SMTP server accepted it) and the POST to
  * the challenge. One CA validates only on the POST and gives up about 2.5 s later (5 tries, 0.5 s
@@ -34,20 +42,6 @@ export const SCAN_MARGIN_MS = 5 * 60_000;
 /** Back-off after the n-th transient failure in a row: 2, 4, 8… s, at most MAX_POLL_MS. */
 export function backoffMs(attempts: number): number {
   return Math.min(2_000 * 2 ** Math.max(attempts - 1, 0), MAX_POLL_MS);
-}
-
-/** Our back-off for the n-th poll in a step (0-based): 0.5, 1, 2, 4, 8, 15, 15… s. */
-export function pollBackoffMs(polls: number): number {
-  return Math.min(FIRST_POLL_MS * 2 ** Math.max(polls, 0), MAX_BACKOFF_POLL_MS);
-}
-
-/**
- * When to poll next: the CA's Retry-After when it gave one (within [FIRST_POLL_MS, MAX_POLL_MS]),
- * else our back-off for the `polls`-th poll of this step.
- */
-export function pollDelay(retryAfterMs: number | undefined, polls = 0): number {
-  if (retryAfterMs === undefined) return pollBackoffMs(polls);
-  return Math.min(Math.max(retryAfterMs, FIRST_POLL_MS), MAX_POLL_MS);
 }
 
 /** The CA (or the mail) took longer than the user's validation time-out. */

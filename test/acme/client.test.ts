@@ -94,8 +94,8 @@ describe('an email issuance against a scripted CA (RFC 8555 §7, RFC 8823)', () 
     expect(cert.alternates).toEqual([`${BASE}/acme/cert/1/1`]);
     expect(server.seen('/acme/cert/1')[0]?.headers.get('Accept')).toBe('application/pem-certificate-chain');
 
-    // Retry-After: 2 on the finalize answer was honoured, the authz poll used the 1 s default.
-    expect(clock.sleeps).toEqual([1000, 2000]);
+    // The authz poll waited the default first 0.5 s, then Retry-After: 2 on the finalize answer was honoured.
+    expect(clock.sleeps).toEqual([500, 2000]);
     expect(server.seen('/dir')).toHaveLength(1);
     expect(server.seen('/acme/new-nonce')).toHaveLength(1);
     expect(acme.requestCount).toBe(10);

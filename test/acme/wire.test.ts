@@ -299,15 +299,25 @@ describe('polling (RFC 8555 §7.5.1, Retry-After)', () => {
       { json: fixture('order-processing.json') });
     server.on('POST', '/acme/order/1', { json: fixture('order-valid.json') });
     await client().waitForOrder(ORDER, 'valid');
-    // 3 s, then until the date (7 s from the start, 4 s after the first wait), then the default 1 s, 2 s.
-    expect(clock.sleeps).toEqual([3000, 4000, 1000, 2000]);
+    // 3 s, then until the date (7 s from the start, 4 s after the first wait), then the back-off
+    // of the third and fourth wait (0.5 s doubled twice, three times): waits on Retry-After count.
+    expect(clock.sleeps).toEqual([3000, 4000, 2000, 4000]);
   });
 
   it('caps its own back-off at the maximum interval and floors a zero Retry-After', async () => {
     server.once('POST', '/acme/order/1', ...Array.from({ length: 6 }, () => ({ json: fixture('order-processing.json') })), { json: fixture('order-processing.json'), headers: { 'Retry-After': '0' } });
     server.on('POST', '/acme/order/1', { json: fixture('order-valid.json') });
     await client({ poll: { maxIntervalMs: 5000 } }).waitForOrder(ORDER, 'valid');
-    expect(clock.sleeps).toEqual([1000, 2000, 4000, 5000, 5000, 5000, 500]);
+    expect(clock.sleeps).toEqual([500, 1000, 2000, 4000, 5000, 5000, 500]);
+  });
+
+  it('backs off 0.5, 1, 2, 4, 8, then 15 s by default, and waits at most 10 minutes whatever Retry-After says', async () => {
+    server.once('POST', '/acme/order/1',
+      ...Array.from({ length: 7 }, () => ({ json: fixture('order-processing.json') })),
+      { json: fixture('order-processing.json'), headers: { 'Retry-After': '3600' } });
+    server.on('POST', '/acme/order/1', { json: fixture('order-valid.json') });
+    await client().waitForOrder(ORDER, 'valid', { timeoutMs: 2 * 3600_000 });
+    expect(clock.sleeps).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000, 600_000]);
   });
 
   it('gives up when the next wait would pass the deadline, with the last state', async () => {
