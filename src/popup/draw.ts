@@ -4,7 +4,7 @@
  */
 import { el, fillSelect, say, sayIn, show, text } from './dom';
 import { drawRenewal } from './renewal-panel';
-import type { CertificatePanel, EnrollmentPanel, PopupView, UsabilityPanel } from './view-model';
+import type { AddressLine, AlsoForOption, CertificatePanel, EnrollmentPanel, PopupView, UsabilityPanel } from './view-model';
 
 export function draw(view: PopupView): void {
   text('ca-url', view.caUrl);
@@ -24,6 +24,48 @@ function drawStart(view: PopupView['start']): void {
   el<HTMLButtonElement>('start').disabled = view.startDisabled;
   show('terms', view.termsLink !== undefined);
   if (view.termsLink !== undefined) el<HTMLAnchorElement>('terms-link').href = view.termsLink;
+  drawAlsoFor(view.alsoFor);
+}
+
+/**
+ * The "Also for these addresses" checkboxes: rebuilt only when the identities offered change, so a
+ * redraw (every storage write) neither moves the focus nor loses a tick.
+ */
+function drawAlsoFor(view: PopupView['start']['alsoFor']): void {
+  show('also-for', view.visible);
+  const list = el('also-for-list');
+  const signature = JSON.stringify(view.options.map((o) => [o.identityId, o.label]));
+  if (list.dataset['options'] !== signature) {
+    list.dataset['options'] = signature;
+    list.replaceChildren(...view.options.map(alsoForBox));
+  }
+  for (const box of list.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')) box.checked = view.options.some((o) => o.identityId === box.value && o.checked);
+}
+
+function alsoForBox(option: AlsoForOption): HTMLLabelElement {
+  const label = document.createElement('label');
+  label.className = 'check';
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.name = 'also-for';
+  box.value = option.identityId;
+  const span = document.createElement('span');
+  span.textContent = option.label;
+  label.append(box, span);
+  return label;
+}
+
+/** The ticked "Also for" identities, as the DOM holds them (the view model reads them back). */
+export function alsoForTicked(): string[] {
+  return [...el('also-for-list').querySelectorAll<HTMLInputElement>('input[type="checkbox"]:checked')].map((box) => box.value);
+}
+
+function addressItem(a: AddressLine): HTMLLIElement {
+  const li = document.createElement('li');
+  li.dataset['identityId'] = a.identityId;
+  li.dataset['progress'] = a.progress;
+  li.textContent = say(a.line);
+  return li;
 }
 
 function drawEnrollment(e: EnrollmentPanel | undefined): void {
@@ -43,6 +85,8 @@ function drawEnrollment(e: EnrollmentPanel | undefined): void {
       return li;
     }),
   );
+  show('enrollment-addresses', e.addresses !== undefined);
+  el('enrollment-addresses').replaceChildren(...(e.addresses ?? []).map(addressItem));
   show('join-used', e.joinUsed !== undefined);
   if (e.joinUsed !== undefined) sayIn('join-used', e.joinUsed);
   show('join-retry', e.joinRetry !== undefined);
@@ -51,6 +95,8 @@ function drawEnrollment(e: EnrollmentPanel | undefined): void {
   show('enrollment-error', e.error !== undefined);
   if (e.error) {
     sayIn('error-message', e.error.message);
+    show('error-address', e.error.address !== undefined);
+    if (e.error.address !== undefined) sayIn('error-address', e.error.address);
     show('error-problem', e.error.problem !== undefined);
     if (e.error.problem !== undefined) sayIn('error-problem', e.error.problem);
     show('error-link', e.error.link !== undefined);
@@ -95,6 +141,8 @@ function drawCertificate(c: CertificatePanel | undefined): void {
   show('certificate', c !== undefined);
   if (!c) return;
   sayIn('cert-emails', c.lines.emails);
+  show('cert-also-for', c.alsoValidFor !== undefined);
+  if (c.alsoValidFor !== undefined) sayIn('cert-also-for', c.alsoValidFor);
   sayIn('cert-usage', c.lines.usage);
   sayIn('cert-expiry', c.lines.expiry);
   sayIn('cert-fingerprint', c.lines.fingerprint);
@@ -105,6 +153,17 @@ function drawCertificate(c: CertificatePanel | undefined): void {
   show('download-passphrase-fields', c.downloadPassphrase);
   el<HTMLButtonElement>('revoke').disabled = c.revokeDisabled;
   el<HTMLButtonElement>('renew').disabled = c.renewDisabled;
+  show('renew', c.renewRevoke);
+  show('revoke', c.renewRevoke);
+  if (!c.renewRevoke) show('revoke-controls', false);
+  show('cert-acts-for-all', c.actsForAll !== undefined);
+  if (c.actsForAll !== undefined) sayIn('cert-acts-for-all', c.actsForAll);
+  show('cert-covered-by', c.coveredBy !== undefined);
+  if (c.coveredBy) {
+    sayIn('cert-covered-by-text', c.coveredBy.text);
+    sayIn('cert-show-owner', c.coveredBy.button);
+    el('cert-show-owner').dataset['identityId'] = c.coveredBy.identityId;
+  }
 }
 
 function drawUsability(u: UsabilityPanel | undefined): void {

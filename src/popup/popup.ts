@@ -11,9 +11,9 @@ import { PROTOCOL, type PopupState, type Request, type RequestType, type Respons
 import type { ProblemInfo } from '../enroll/ports';
 import { localizePage, t } from '../ui/i18n';
 import { el, fillSelect, say, show, text } from './dom';
-import { draw } from './draw';
+import { alsoForTicked, draw } from './draw';
 import { wireRenewal } from './renewal-panel';
-import { passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type CaRead } from './view-model';
+import { alsoForField, passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type CaRead, type PopupView } from './view-model';
 
 const REVOCATION_REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
 
@@ -73,18 +73,22 @@ function selectedIdentityId(): string {
   return el<HTMLSelectElement>('identity-select').value;
 }
 
+/** The last view drawn: Start sends the "Also for" identities it offered. */
+let drawn: PopupView | undefined;
+
 function render(): void {
   if (!state) return;
-  const view = popupView({
+  drawn = popupView({
     state,
     shownIdentityId: selectedIdentityId(),
     caRead,
     termsOfService: caInfo?.termsOfService,
     generatePassphrase: el<HTMLInputElement>('generate-passphrase').checked,
     askingAgain,
+    alsoForChecked: alsoForTicked(),
     now: Date.now(),
   });
-  draw(view);
+  draw(drawn);
 }
 
 async function refresh(): Promise<void> {
@@ -120,6 +124,12 @@ function enrollmentId(): string {
 function wire(): void {
   wireRenewal({ send, act, selectedIdentityId, showGeneratedPassphrase, inputError: (message) => new InputError(message) }, REVOCATION_REASONS);
   el('identity-select').addEventListener('change', render);
+  el('also-for-list').addEventListener('change', render);
+  el('cert-show-owner').addEventListener('click', () => {
+    // The owner's entry: where the shared certificate is renewed and revoked.
+    el<HTMLSelectElement>('identity-select').value = el('cert-show-owner').dataset['identityId'] ?? '';
+    render();
+  });
   el('generate-passphrase').addEventListener('change', render);
   el('open-options').addEventListener('click', () => {
     void messenger.runtime.openOptionsPage();
@@ -137,6 +147,7 @@ function wire(): void {
         termsAgreed: termsAgreed(),
         keepKey: el<HTMLInputElement>('keep-key').checked,
         ...(passphrase === undefined ? {} : { passphrase }),
+        ...alsoForField(drawn?.start.alsoFor.options ?? [], alsoForTicked()),
       });
       showGeneratedPassphrase(result.generatedPassphrase);
     });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EnrollmentView, IdentityView, PopupState } from '../../src/enroll/protocol';
 import type { CertificateRecord, Refusal, Step } from '../../src/enroll/state';
-import { passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type Message, type Phrase, type PopupInput } from '../../src/popup/view-model';
+import { alsoForField, passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type Message, type Phrase, type PopupInput } from '../../src/popup/view-model';
 
 const alice: IdentityView = { id: 'id1', email: 'alice@example.org', name: 'Alice', accountName: 'a', smime: null };
 const bob: IdentityView = { id: 'id2', email: 'bob@example.org', name: 'Bob', accountName: 'b', smime: { signing: true, encryption: false, signMail: false, encrypt: false } };
@@ -38,6 +38,20 @@ const view = (s: PopupState, extra: Partial<PopupInput> = {}) => popupView({ sta
 function message(p: Phrase | undefined): Message {
   if (p === undefined || typeof p === 'string' || !('key' in p)) throw new Error(`not a message: ${JSON.stringify(p)}`);
   return p;
+}
+
+/** Renders a phrase with the English sentences, as the DOM layer does with t(). */
+const en = JSON.parse(readFileSync('_locales/en/messages.json', 'utf8')) as Record<string, { message: string; placeholders?: Record<string, { content: string }> }>;
+function english(phrase: Phrase): string {
+  if (typeof phrase === 'string') return phrase;
+  if ('time' in phrase) return String(phrase.time);
+  if ('join' in phrase) return phrase.join.map(english).join(phrase.separator);
+  const entry = en[phrase.key];
+  if (!entry) return `?${phrase.key}`;
+  const args = phrase.args.map(english);
+  let text = entry.message;
+  for (const [name, p] of Object.entries(entry.placeholders ?? {})) text = text.replace(new RegExp(`\\$${name}\\$`, 'gi'), p.content);
+  return text.replace(/\$(\d)/g, (_m, n: string) => args[Number(n) - 1] ?? '');
 }
 
 describe('popupView: the start form', () => {
@@ -263,20 +277,6 @@ describe('the form rules', () => {
 });
 
 describe('a CA problem document, whole', () => {
-  /** Renders a phrase with the English sentences, as the DOM layer does with t(). */
-  const en = JSON.parse(readFileSync('_locales/en/messages.json', 'utf8')) as Record<string, { message: string; placeholders?: Record<string, { content: string }> }>;
-  function english(phrase: Phrase): string {
-    if (typeof phrase === 'string') return phrase;
-    if ('time' in phrase) return String(phrase.time);
-    if ('join' in phrase) return phrase.join.map(english).join(phrase.separator);
-    const entry = en[phrase.key];
-    if (!entry) return `?${phrase.key}`;
-    const args = phrase.args.map(english);
-    let text = entry.message;
-    for (const [name, p] of Object.entries(entry.placeholders ?? {})) text = text.replace(new RegExp(`\\$${name}\\$`, 'gi'), p.content);
-    return text.replace(/\$(\d)/g, (_m, n: string) => args[Number(n) - 1] ?? '');
-  }
-
   it('says what each subproblem is about, with the address, instead of one flattened detail', () => {
     const text = english(requestFailure('ca', 'refused', 'Several identifiers were refused', {
       type: 'urn:ietf:params:acme:error:compound',
@@ -287,5 +287,145 @@ describe('a CA problem document, whole', () => {
     expect(text).toContain('For bob@example.net: The certificate authority does not issue certificates for this address.');
     expect(text).toContain('not for example.net');
     expect(text).not.toContain('urn:ietf');
+  });
+});
+
+describe('one certificate for several addresses', () => {
+  const carol: IdentityView = { id: 'id3', email: 'carol@example.net', name: 'Carol', accountName: 'c', smime: null };
+  const ALICE = { identityId: 'id1', email: 'alice@example.org' };
+  const BOB = { identityId: 'id2', email: 'bob@example.org' };
+  const CAROL = { identityId: 'id3', email: 'carol@example.net' };
+  const confirmedAlice = { ...ALICE, authorizationUrl: 'https://ca.example/authz/1', answeredMail: '<c1@ca>' };
+  const three = state({ identities: [alice, bob, carol] });
+  /** An enrollment of alice's for alice, bob and carol, that reached `step` after `before`. */
+  const several = (step: Step, extra: Partial<EnrollmentView> = {}, before: Step = 'awaiting-mail') =>
+    enrollment(step, { addresses: [ALICE, BOB, CAROL], history: [{ step: 'new', at: 1 }, { step: before, at: 2 }, { step, at: 3 }], ...extra });
+  const progress = (e: EnrollmentView, shown = 'id1') => view(state({ identities: [alice, bob, carol], enrollments: [e] }), { shownIdentityId: shown }).enrollment?.addresses?.map((a) => [a.email, a.progress]);
+
+  describe('the start form', () => {
+    it('offers every other identity, of any account, labelled with its address, none ticked', () => {
+      expect(view(three).start.alsoFor).toEqual({
+        visible: true,
+        options: [
+          { identityId: 'id2', label: 'bob@example.org', checked: false },
+          { identityId: 'id3', label: 'carol@example.net', checked: false },
+        ],
+      });
+      expect(view(three, { shownIdentityId: 'id2' }).start.alsoFor.options.map((o) => o.identityId)).toEqual(['id1', 'id3']);
+    });
+
+    it('keeps what the user ticked across redraws', () => {
+      expect(view(three, { alsoForChecked: ['id3'] }).start.alsoFor.options.map((o) => o.checked)).toEqual([false, true]);
+    });
+
+    it('is hidden when there is only one identity', () => {
+      expect(view(state({ identities: [alice] })).start.alsoFor).toEqual({ visible: false, options: [] });
+    });
+
+    it('does not offer an identity that a running enrollment covers, and offers it again once that ended', () => {
+      const bobsOwn = enrollment('awaiting-mail', { id: 'b', identityId: 'id2', email: 'bob@example.org' });
+      expect(view(state({ identities: [alice, bob, carol], enrollments: [bobsOwn] })).start.alsoFor.options.map((o) => o.identityId)).toEqual(['id3']);
+      // Carol is covered by an enrollment that bob owns.
+      const bobAndCarol = enrollment('validating', { id: 'bc', identityId: 'id2', email: 'bob@example.org', addresses: [BOB, CAROL] });
+      expect(view(state({ identities: [alice, bob, carol], enrollments: [bobAndCarol] })).start.alsoFor).toEqual({ visible: false, options: [] });
+      const ended = enrollment('failed', { id: 'bc', identityId: 'id2', email: 'bob@example.org', addresses: [BOB, CAROL] });
+      expect(view(state({ identities: [alice, bob, carol], enrollments: [ended] })).start.alsoFor.options.map((o) => o.identityId)).toEqual(['id2', 'id3']);
+    });
+
+    it('sends alsoFor with the ticked identities it offered, in its order, and leaves it out when none is ticked', () => {
+      const options = view(three).start.alsoFor.options;
+      expect(alsoForField(options, [])).toEqual({});
+      expect(alsoForField(options, ['id3', 'id2'])).toEqual({ alsoFor: ['id2', 'id3'] });
+      // A tick left from an identity no longer offered (now selected, or busy) is not sent.
+      expect(alsoForField(options, ['id1', 'gone'])).toEqual({});
+    });
+  });
+
+  describe('the enrollment', () => {
+    it('shows on every identity it covers, not on the others, and hides their start form while it runs', () => {
+      const e = enrollment('awaiting-mail', { addresses: [ALICE, BOB] });
+      const s = state({ identities: [alice, bob, carol], enrollments: [e] });
+      expect(view(s, { shownIdentityId: 'id2' }).enrollment?.id).toBe('e1');
+      expect(view(s, { shownIdentityId: 'id2' }).start.visible).toBe(false);
+      expect(view(s, { shownIdentityId: 'id3' }).enrollment).toBeUndefined();
+      expect(view(s, { shownIdentityId: 'id3' }).start.visible).toBe(true);
+      // A one-address enrollment stays its own identity's.
+      expect(view(state({ enrollments: [enrollment('awaiting-mail')] }), { shownIdentityId: 'id2' }).enrollment).toBeUndefined();
+    });
+
+    it('names every address in its title; a one-address enrollment has no address list', () => {
+      expect(view(state({ identities: [alice, bob, carol], enrollments: [several('ordered')] })).enrollment?.title).toEqual({ key: 'popupEnrollmentFor', args: ['alice@example.org, bob@example.org, carol@example.net'] });
+      expect(view(state({ enrollments: [enrollment('awaiting-mail')] })).enrollment?.addresses).toBeUndefined();
+    });
+
+    it('says per address where it is: confirmed, waiting for its mail, its mail waiting for the OK, answered, not yet', () => {
+      const onBob = { current: BOB, confirmed: [confirmedAlice] };
+      expect(progress(several('awaiting-mail', onBob))).toEqual([['alice@example.org', 'confirmed'], ['bob@example.org', 'waiting'], ['carol@example.net', 'not-yet']]);
+      expect(progress(several('awaiting-consent', onBob))?.[1]).toEqual(['bob@example.org', 'consent']);
+      for (const step of ['replying', 'replied', 'validating'] as const) expect(progress(several(step, onBob))?.[1]).toEqual(['bob@example.org', 'replied']);
+      // Between two addresses (the next authorization being fetched): nobody waits yet.
+      expect(progress(several('ordered', { confirmed: [confirmedAlice] }))).toEqual([['alice@example.org', 'confirmed'], ['bob@example.org', 'not-yet'], ['carol@example.net', 'not-yet']]);
+      // The first address, before `current` is written.
+      expect(progress(several('awaiting-mail'))).toEqual([['alice@example.org', 'waiting'], ['bob@example.org', 'not-yet'], ['carol@example.net', 'not-yet']]);
+      // Past validation every address is proven; the same list shows on bob's entry.
+      for (const step of ['finalizing', 'installed'] as const) expect(progress(several(step), 'id2')?.map(([, p]) => p)).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    });
+
+    it('says each line in words with its address', () => {
+      const lines = view(state({ identities: [alice, bob, carol], enrollments: [several('awaiting-mail', { current: BOB, confirmed: [confirmedAlice] })] })).enrollment?.addresses?.map((a) => english(a.line));
+      expect(lines).toEqual(['alice@example.org: confirmed', 'bob@example.org: waiting for its challenge mail', 'carol@example.net: not yet']);
+      expect(view(state({ identities: [alice, bob, carol], enrollments: [several('awaiting-mail')] })).enrollment?.addresses?.map((a) => a.identityId)).toEqual(['id1', 'id2', 'id3']);
+    });
+
+    it('names the address a failed challenge stopped at, next to the flow\'s error', () => {
+      const error = { code: 'timeout' as const, message: 'no challenge mail within 10 minutes', at: 9 };
+      const failed = several('failed', { current: BOB, confirmed: [confirmedAlice], error });
+      const e = view(state({ identities: [alice, bob, carol], enrollments: [failed] })).enrollment;
+      expect(e?.error?.address).toEqual({ key: 'popupErrorAddress', args: ['bob@example.org'] });
+      expect(e?.error?.message).toEqual({ join: [{ key: 'error_timeout', args: [] }, '(no challenge mail within 10 minutes)'], separator: ' ' });
+      expect(e?.addresses?.map((a) => a.progress)).toEqual(['confirmed', 'stopped', 'not-yet']);
+      // Cancelled while waiting: stopped there too, without an error.
+      expect(progress(several('cancelled', { current: BOB, confirmed: [confirmedAlice] }))?.[1]).toEqual(['bob@example.org', 'stopped']);
+      // Failed before any challenge (the CA refused the order): no address is to blame.
+      const early = view(state({ identities: [alice, bob, carol], enrollments: [several('failed', { error }, 'account')] })).enrollment;
+      expect(early?.error?.address).toBeUndefined();
+      expect(early?.addresses?.map((a) => a.progress)).toEqual(['not-yet', 'not-yet', 'not-yet']);
+      // Failed after validation (finalizing): every address was proven, none is named.
+      expect(view(state({ identities: [alice, bob, carol], enrollments: [several('failed', { error }, 'finalizing')] })).enrollment?.error?.address).toBeUndefined();
+      // One address: the title already says which.
+      expect(view(state({ enrollments: [enrollment('failed', { error, history: [{ step: 'awaiting-mail', at: 1 }, { step: 'failed', at: 2 }] })] })).enrollment?.error?.address).toBeUndefined();
+    });
+  });
+
+  describe('the certificate', () => {
+    const identities = [ALICE, BOB, CAROL];
+    const owners = certificate({ identities, emails: ['alice@example.org', 'bob@example.org', 'carol@example.net'] });
+    const bobs = certificate({ identityId: 'id2', email: 'bob@example.org', identities, coveredBy: 'id1', emails: owners.emails });
+
+    it('lists the other addresses it is valid for, on each of its identities', () => {
+      expect(view(state({ identities: [alice, bob, carol], certificates: [owners] })).certificate?.alsoValidFor).toEqual({ key: 'popupCertAlsoFor', args: ['bob@example.org, carol@example.net'] });
+      expect(view(state({ identities: [alice, bob, carol], certificates: [owners, bobs] }), { shownIdentityId: 'id2' }).certificate?.alsoValidFor).toEqual({ key: 'popupCertAlsoFor', args: ['alice@example.org, carol@example.net'] });
+      expect(view(state({ certificates: [certificate()] })).certificate?.alsoValidFor).toBeUndefined();
+    });
+
+    it('offers Renew and Revoke on the owner\'s record only, saying they act for every address', () => {
+      const own = view(state({ identities: [alice, bob, carol], certificates: [owners, bobs] })).certificate;
+      expect(own).toMatchObject({ renewRevoke: true, actsForAll: { key: 'popupCertActsForAll', args: ['alice@example.org, bob@example.org, carol@example.net'] } });
+      expect(own?.coveredBy).toBeUndefined();
+      const other = view(state({ identities: [alice, bob, carol], certificates: [owners, bobs] }), { shownIdentityId: 'id2' });
+      expect(other.certificate).toMatchObject({
+        renewRevoke: false,
+        coveredBy: { text: { key: 'popupCertCoveredBy', args: ['alice@example.org'] }, button: { key: 'popupCertShowOwner', args: ['alice@example.org'] }, identityId: 'id1' },
+      });
+      expect(other.certificate?.actsForAll).toBeUndefined();
+      // Its renewal is the owner's: no renewal switch of its own.
+      expect(other.renewal).toBeUndefined();
+      expect(view(state({ identities: [alice, bob, carol], certificates: [owners, bobs] })).renewal).toBeDefined();
+      // A one-address certificate: the controls as always, nothing about other addresses.
+      const single = view(state({ certificates: [certificate()] })).certificate;
+      expect(single).toMatchObject({ renewRevoke: true });
+      expect(single?.actsForAll).toBeUndefined();
+      expect(single?.coveredBy).toBeUndefined();
+    });
   });
 });
