@@ -7,15 +7,13 @@
  * Writes `<out>/<addr>.p12`, `<out>/<addr>.pass` (unless --passphrase-file) and
  * `<out>/<addr>.chain.pem`; never a clear key.
  */
-import { resolve } from 'node:path';
-import { parseArgs, single, UsageError } from './args';
+import { parseArgs, UsageError } from './args';
 import type { ReplyRequest } from '../enroll/ports';
 import { isTerminal, type Enrollment } from '../enroll/state';
 import { PortError } from '../enroll/ports';
-import { acquireLock, LockedError } from './node/lock';
+import { LockedError } from './node/lock';
 import { MailServerError } from './node/mail';
-import { Progress } from './node/progress';
-import { FileStorage, StateFileError, ensureStateDir } from './node/storage';
+import { StateFileError } from './node/storage';
 import {
   EXIT,
   InputFileError,
@@ -27,18 +25,12 @@ import {
   type Outcome,
   type RunContext,
 } from './run';
-import { StdinLines, confirm, defaultStateDir } from './terminal';
+import { commandSession, type CommandIo } from './session';
+import { confirm, type StdinLines } from './terminal';
 
 import { CERT_FLAGS, CERT_VALUED, PROFILE_PREFIX, configOf, profileFor } from './cert-options';
 
 export { CERT_FLAGS, CERT_VALUED, PROFILE_PREFIX, configOf, profileFor, type Profile } from './cert-options';
-
-export interface CommandIo {
-  readonly progress: Progress;
-  readonly json: boolean;
-  readonly lines: StdinLines;
-  readonly stopped: () => boolean;
-}
 
 /** The innermost cause's message ("self-signed certificate in certificate chain" under "fetch failed"). */
 function rootCause(error: unknown): string | undefined {
@@ -271,47 +263,15 @@ export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: s
   return outcomes;
 }
 
-/** Ctrl-C and SIGTERM end the run cleanly: unfinished requests are cancelled, the lock released. */
-export function interruptible(onStop: () => void): { stopped: () => boolean; dispose: () => void } {
-  let stopped = false;
-  const onSignal = (): void => {
-    // A second Ctrl-C does not wait for the clean end.
-    if (stopped) process.exit(EXIT.interrupted);
-    stopped = true;
-    onStop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    stopped: () => stopped,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args, CERT_VALUED, CERT_FLAGS);
   const config = configOf(parsed);
-  const stateDir = resolve(single(parsed, 'state-dir') ?? defaultStateDir());
-  const json = parsed.flags.has('json');
-  const progress = new Progress({ stream: process.stderr, verbose: parsed.flags.has('verbose'), plain: json || parsed.flags.has('plain') });
-  const lines = new StdinLines();
-  // Stopping ends a wait for pasted input, too.
-  const signals = interruptible(() => {
-    lines.close();
-  });
-  const io: CommandIo = { progress, json, lines, stopped: signals.stopped };
-  let release: (() => void) | undefined;
+  const session = commandSession(parsed);
+  const { stateDir, io } = session;
+  const { progress } = io;
   let ctx: RunContext | undefined;
   try {
-    ensureStateDir(stateDir);
-    release = acquireLock(stateDir);
-    const storage = new FileStorage(stateDir);
-    storage.observe((items) => {
-      for (const [key, value] of Object.entries(items)) if (key.startsWith('enrollment:')) progress.record(value as Enrollment);
-    });
+    const storage = session.openState();
     ctx = createRunContext(config, { stateDir, progress, storage });
     await ctx.start();
     await cancelStale(ctx);
@@ -324,14 +284,11 @@ export async function run(args: string[]): Promise<number> {
       context.enroller.start({ identityId: email.toLowerCase(), email, keyType: config.keyType, usage: config.usage, passphrase: context.passphrases.get(email.toLowerCase())!, termsAgreed: true }),
     );
     printSummary(io, outcomes);
-    return signals.stopped() ? EXIT.interrupted : exitCodeOf(outcomes);
+    return io.stopped() ? EXIT.interrupted : exitCodeOf(outcomes);
   } catch (error) {
     progress.done();
     return exitForError('cert', error);
   } finally {
-    signals.dispose();
-    io.lines.close();
-    await ctx?.stop().catch(() => undefined);
-    release?.();
+    await session.close(ctx);
   }
 }

@@ -5,18 +5,15 @@
  * Safe to run every hour from cron: one run at a time (the state folder's lock), and a renewed
  * certificate is not due again, so a second run does nothing. Exit codes are cron's to act on.
  */
-import { resolve } from 'node:path';
-import { parseArgs, single, UsageError } from './args';
-import type { Enrollment } from '../enroll/state';
+import { parseArgs, UsageError } from './args';
 import { CERTIFICATE_PREFIX, type CertificateRecord } from '../enroll/state';
-import { PROFILE_PREFIX, enrollAll, exitForError, interruptible, type CommandIo, type Profile } from './cert';
-import { acquireLock } from './node/lock';
-import { Progress } from './node/progress';
-import { FileStorage, ensureStateDir } from './node/storage';
+import { PROFILE_PREFIX, enrollAll, exitForError, type Profile } from './cert';
+import type { Progress } from './node/progress';
+import type { FileStorage } from './node/storage';
 import { EXIT, InputFileError, cancelStale, createRunContext, exitCodeOf, type Outcome, type RunConfig, type RunContext } from './run';
 import { MailServerError } from './node/mail';
 import { PortError } from '../enroll/ports';
-import { StdinLines, defaultStateDir } from './terminal';
+import { commandSession } from './session';
 
 interface Due {
   readonly record: CertificateRecord;
@@ -26,27 +23,16 @@ interface Due {
 export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args, ['state-dir'], ['json', 'verbose', 'plain']);
   if (parsed.positional.length > 0) throw new UsageError(`unexpected argument "${parsed.positional[0]!}"`);
-  const stateDir = resolve(single(parsed, 'state-dir') ?? defaultStateDir());
-  const json = parsed.flags.has('json');
-  const progress = new Progress({ stream: process.stderr, verbose: parsed.flags.has('verbose'), plain: json || parsed.flags.has('plain') });
-  const lines = new StdinLines();
-  const signals = interruptible(() => {
-    lines.close();
-  });
-  const io: CommandIo = { progress, json, lines, stopped: signals.stopped };
-  let release: (() => void) | undefined;
+  const session = commandSession(parsed);
+  const { stateDir, io } = session;
+  const { progress, json } = io;
   try {
-    ensureStateDir(stateDir);
-    release = acquireLock(stateDir);
-    const storage = new FileStorage(stateDir);
-    storage.observe((items) => {
-      for (const [key, value] of Object.entries(items)) if (key.startsWith('enrollment:')) progress.record(value as Enrollment);
-    });
+    const storage = session.openState();
     const due = await dueCertificates(stateDir, storage, progress);
     const outcomes: Outcome[] = [];
     const skipped: string[] = [];
     for (const { record, profile } of due) {
-      if (signals.stopped()) break;
+      if (io.stopped()) break;
       if (profile.config.mail.mode === 'manual') {
         progress.line(`${record.email}: due for renewal, but it was issued with --manual: run acme-email cert --manual again`);
         skipped.push(record.email);
@@ -78,16 +64,14 @@ export async function run(args: string[]): Promise<number> {
         progress.line(o.files ? `${o.email}: renewed; written to ${o.files.p12}, valid until ${o.certificate!.notAfter}` : `${o.email}: not renewed (${o.error?.code ?? o.step}): ${o.error?.message ?? ''}`);
       }
     }
-    if (signals.stopped()) return EXIT.interrupted;
+    if (io.stopped()) return EXIT.interrupted;
     if (skipped.length > 0) return EXIT.failed;
     return exitCodeOf(outcomes);
   } catch (error) {
     progress.done();
     return exitForError('renew', error);
   } finally {
-    signals.dispose();
-    io.lines.close();
-    release?.();
+    await session.close();
   }
 }
 

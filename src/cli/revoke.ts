@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, required, single, UsageError } from './args';
 import { AcmeClient, signingKeyFromPair } from '../acme/index';
 import { createAcmeAdapter, toPortError } from '../enroll/adapters/acme';
-import type { RevocationReason } from '../enroll/ports';
+import { REVOCATION_REASONS, REVOCATION_REASON_CODES, isRevocationReason, type RevocationReason } from '../common/vocabulary';
 import { CERTIFICATE_PREFIX, type CertificateRecord } from '../enroll/state';
 import { certificateDer, importPrivateKeyPem, inspectCertificate, keyMatchesCertificate, parsePkcs12 } from '../pkcs12/index';
 import { exitForError } from './cert';
@@ -21,14 +21,12 @@ import { FileStorage, ensureStateDir } from './node/storage';
 import { EXIT, crypto, readSecret, readSmallFile } from './run';
 import { defaultStateDir } from './terminal';
 
-/** RFC 5280 §5.3.1 reasons RFC 8555 §7.6 allows: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn. */
-const REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
-
+/** `--reason N`: an RFC 5280 §5.3.1 code among those offered (the shared vocabulary's); unspecified (0) when not given. */
 function reasonOf(text: string | undefined): RevocationReason {
-  if (text === undefined) return 0;
-  const value = Number(text);
-  if (!/^[0-9]$/.test(text) || !(REASONS as readonly number[]).includes(value)) throw new UsageError(`--reason is one of ${REASONS.join(', ')} (RFC 5280 §5.3.1)`);
-  return value as RevocationReason;
+  if (text === undefined) return REVOCATION_REASONS.unspecified;
+  const value = /^[0-9]$/.test(text) ? Number(text) : undefined;
+  if (!isRevocationReason(value)) throw new UsageError(`--reason is one of ${REVOCATION_REASON_CODES.join(', ')} (RFC 5280 §5.3.1)`);
+  return value;
 }
 
 /** The certificate key as an ACME signing key, checked to be the certificate's. */
