@@ -22,7 +22,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NO_FAULTS, ON_POST_INTERVAL_MS, ON_POST_TRIES, type ChallengeKnobs, type Forgery, type ReceivedReply, type Sandbox, type SandboxFaults, type SandboxOptions, type SentChallenge } from './types';
+import { NO_FAULTS, ON_POST_INTERVAL_MS, ON_POST_TRIES, type ChallengeKnobs, type Forgery, type ReceivedReply, type Sandbox, type SandboxFaults, type SandboxOptions, type SandboxUser, type SentChallenge } from './types';
 import { PERSONALITIES } from './personalities';
 import { SandboxPki } from './pki';
 import { AcmeServer } from './acme/server';
@@ -55,13 +55,41 @@ interface ReplyRecord {
   at: Date;
 }
 
-/** Starts every part on free loopback ports, state in a fresh temp folder. */
-export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const users = (options.users ?? [
+/** The sandbox's users when none are given: alice and bob of example.test, random passwords, no aliases. */
+export function defaultUsers(): SandboxUser[] {
+  return [
     { email: 'alice@example.test', password: randomBytes(9).toString('base64url') },
     { email: 'bob@example.test', password: randomBytes(9).toString('base64url') },
-  ]).map((u) => ({ email: u.email.toLowerCase(), password: u.password }));
-  const userDomains = [...new Set(users.map((u) => u.email.slice(u.email.lastIndexOf('@') + 1)))];
+  ];
+}
+
+/**
+ * Users lower-cased, and the mailbox each address (a user's own or an alias) is delivered into.
+ * An address given twice would make delivery and "who may send as it" ambiguous: refused.
+ */
+function mailboxesOf(given: readonly SandboxUser[]): { users: SandboxUser[]; ownerOf: ReadonlyMap<string, string> } {
+  const ownerOf = new Map<string, string>();
+  const claim = (address: string, owner: string): void => {
+    if (ownerOf.has(address)) throw new SandboxStartError(`${address} is given twice (as a user or an alias)`);
+    ownerOf.set(address, owner);
+  };
+  const users = given.map((u): SandboxUser => {
+    const email = u.email.toLowerCase();
+    claim(email, email);
+    if (u.aliases === undefined) return { email, password: u.password };
+    const aliases = u.aliases.map((a) => a.toLowerCase());
+    for (const alias of aliases) claim(alias, email);
+    return { email, password: u.password, aliases };
+  });
+  return { users, ownerOf };
+}
+
+/** Starts every part on free loopback ports, state in a fresh temp folder. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const { users, ownerOf } = mailboxesOf(options.users ?? defaultUsers());
+  /** The mailbox mail to `address` goes into (an unknown address is left for Dovecot to refuse). */
+  const mailboxFor = (address: string): string => ownerOf.get(address.toLowerCase()) ?? address;
+  const userDomains = [...new Set([...ownerOf.keys()].map((a) => a.slice(a.lastIndexOf('@') + 1)))];
   const caDomain = CA_ADDRESS.slice(CA_ADDRESS.indexOf('@') + 1);
   const personality = options.personality ?? 'default';
   const base = PERSONALITIES[personality];
@@ -123,11 +151,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const mail = buildChallengeMail({ caAddress: CA_ADDRESS, forgerDomain: FORGER_DOMAIN, to: authz.identifier.value, tokenPart1: challenge.tokenPart1, messageId, date, forgery });
       const key = mail.signingDomain === '' ? undefined : keysByDomain.get(mail.signingDomain);
       const raw = key ? await signMessage(mail.raw, key, CHALLENGE_SIGNED_HEADERS) : mail.raw;
-      await deliverLmtp(lmtp, mail.from, [authz.identifier.value], raw);
+      // An alias's mail goes into its owner's mailbox, its To unchanged, as a provider delivers it.
+      const mailbox = mailboxFor(authz.identifier.value);
+      await deliverLmtp(lmtp, mail.from, [mailbox], raw);
       const deliveredAt = new Date();
       challenge.messageIds.push(messageId);
       sent.push({
-        authzUrl: authz.url, challengeUrl: challenge.url, identifier: authz.identifier.value, messageId,
+        authzUrl: authz.url, challengeUrl: challenge.url, identifier: authz.identifier.value, mailbox, messageId,
         subject: `ACME: ${challenge.tokenPart1}`, tokenPart1: challenge.tokenPart1, forgery, at: date, deliveredAt,
       });
     };
@@ -213,7 +243,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
 
     const acme = new AcmeServer({
-      pki, caAddress: CA_ADDRESS, mailboxes: users.map((u) => u.email),
+      pki, caAddress: CA_ADDRESS, mailboxes: [...ownerOf.keys()],
       certLifetimeSeconds: options.certificateLifetimeSeconds ?? (options.certValidityDays ?? 7) * 86_400,
       newTokenPart1: () => newTokenPart1(knobs.tokenEncoding),
       eab, requireEab: options.requireEab ?? false,
@@ -295,7 +325,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         await sendChallenge(authz);
       },
       deliverToCa: (raw) => receiveReply(raw.replace(/\r?\n/g, '\r\n')),
-      deliverRaw: (to, raw) => deliverLmtp(lmtp, 'sandbox@sandbox.test', [to], raw),
+      deliverRaw: (to, raw) => deliverLmtp(lmtp, 'sandbox@sandbox.test', [mailboxFor(to)], raw),
       stop() {
         stopped ??= stopAll();
         return stopped;

@@ -76,8 +76,16 @@ export const NO_FAULTS: SandboxFaults = {
 };
 
 export interface SandboxUser {
+  /** The mailbox and its login (IMAP and SMTP). */
   readonly email: string;
   readonly password: string;
+  /**
+   * Other addresses of this user, as a mail provider's aliases: the CA accepts each as an `email`
+   * identifier, mail to it (challenge mail included) is delivered into this user's mailbox with
+   * its To unchanged, and this user, logged in, may send as it (MAIL FROM and From); the reply is
+   * DKIM-signed for the alias's own domain. Nobody else may send as it.
+   */
+  readonly aliases?: readonly string[];
 }
 
 export interface SandboxOptions {
@@ -106,7 +114,11 @@ export interface SandboxOptions {
    * wins over `certValidityDays`. notAfter = issuance + this; notBefore is back-dated a minute.
    */
   certificateLifetimeSeconds?: number;
-  /** Mailbox users; default alice@example.test and bob@example.test (random passwords). Each user domain gets its own provider DKIM key. */
+  /**
+   * Mailbox users; default alice@example.test and bob@example.test (random passwords, no aliases:
+   * `defaultUsers()`). Each domain of a user or an alias gets its own provider DKIM key. No
+   * address may be given twice (as a user or an alias).
+   */
   users?: SandboxUser[];
   /** How long a challenge waits for a valid reply after the client's POST; default 600 s. */
   replyTimeoutSeconds?: number;
@@ -120,8 +132,10 @@ export interface SandboxOptions {
 export interface SentChallenge {
   readonly authzUrl: string;
   readonly challengeUrl: string;
-  /** The mailbox the mail went to (the identifier's value). */
+  /** The address the mail went to (the identifier's value; for an alias, the To it carries). */
   readonly identifier: string;
+  /** The mailbox it was delivered into: the identifier's user, or the owner of the alias. */
+  readonly mailbox: string;
   /** With angle brackets, as in the header. */
   readonly messageId: string;
   readonly subject: string;
@@ -242,7 +256,7 @@ export interface Sandbox {
    * unsigned, tampered or misaddressed replies).
    */
   deliverToCa(raw: string): Promise<void>;
-  /** Puts any mail into a local mailbox over LMTP, as is (forgery tests). */
+  /** Puts any mail into a local mailbox over LMTP, as is (forgery tests); `to` may be an alias (its owner's mailbox). */
   deliverRaw(to: string, raw: string | Uint8Array): Promise<void>;
   /** Stops every server and process it started and removes the temp folder. */
   stop(): Promise<void>;

@@ -4,9 +4,11 @@
  *
  * It behaves like a careful mail provider, because the CA's DKIM check of the reply depends on it:
  * AUTH PLAIN/LOGIN against the sandbox users is required (cleartext, loopback only); MAIL FROM
- * and the From header must be the authenticated user (no spoofing a neighbour); the message is
- * then DKIM-signed for the user's domain and delivered: to the CA's address → the response
- * checker; to a local user → Dovecot over LMTP; anything else is refused at RCPT (no relaying).
+ * and the From header must each be one of the authenticated user's addresses — the login or one
+ * of the user's aliases — (no spoofing a neighbour); the message is then DKIM-signed for the From
+ * address's domain and delivered: to the CA's address → the response checker; to a local user or
+ * alias → the owner's mailbox in Dovecot over LMTP, headers unchanged; anything else is refused
+ * at RCPT (no relaying).
  */
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import nodemailer from 'nodemailer';
@@ -14,15 +16,18 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { mailboxAddress, parseMessage } from './message';
 
 export interface MtaUser {
+  /** The login, and the user's own address. */
   readonly email: string;
   readonly password: string;
+  /** Further addresses of the user: delivered into the user's mailbox, and the user may send as them. */
+  readonly aliases?: readonly string[];
 }
 
 export interface MtaOptions {
   readonly port: number;
   readonly users: readonly MtaUser[];
   readonly caAddress: string;
-  /** DKIM-signs a message for the sender's domain (prepends DKIM-Signature). */
+  /** DKIM-signs a message for the domain of its From address (prepends DKIM-Signature). */
   readonly sign: (raw: string, fromDomain: string) => Promise<string>;
   readonly toCa: (raw: string, envelopeFrom: string) => Promise<void>;
   readonly lmtp: { readonly host: string; readonly port: number };
@@ -61,6 +66,12 @@ function sessionUser(session: SMTPServerSession): string {
 
 export async function startMta(options: MtaOptions): Promise<Mta> {
   const passwords = new Map(options.users.map((u) => [u.email.toLowerCase(), u.password]));
+  /** Every local address → the login whose mailbox it is and who may send as it. */
+  const ownerOf = new Map(options.users.flatMap((u) => {
+    const login = u.email.toLowerCase();
+    return [login, ...(u.aliases ?? []).map((a) => a.toLowerCase())].map((address) => [address, login] as const);
+  }));
+  const mayUse = (login: string, address: string): boolean => login !== '' && ownerOf.get(address.toLowerCase()) === login;
   const caAddress = options.caAddress.toLowerCase();
   const server = new SMTPServer({
     name: 'submission.sandbox.test',
@@ -80,7 +91,7 @@ export async function startMta(options: MtaOptions): Promise<Mta> {
     },
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback) {
       const user = sessionUser(session);
-      if (address.address.toLowerCase() !== user) {
+      if (!mayUse(user, address.address)) {
         callback(new MtaError(`553 5.7.1 ${user || '?'} may not send as ${address.address}`, 553));
         return;
       }
@@ -88,7 +99,7 @@ export async function startMta(options: MtaOptions): Promise<Mta> {
     },
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       const to = address.address.toLowerCase();
-      if (to === caAddress || passwords.has(to)) {
+      if (to === caAddress || ownerOf.has(to)) {
         callback();
         return;
       }
@@ -120,12 +131,14 @@ export async function startMta(options: MtaOptions): Promise<Mta> {
     } catch (error) {
       throw new MtaError(`550 5.6.0 unparseable message: ${String(error)}`, 550);
     }
-    if (from !== user) throw new MtaError(`550 5.7.1 From ${from || '(none)'} is not the authenticated user ${user}`, 550);
-    const signed = await options.sign(raw.replace(/\r?\n/g, '\r\n'), user.slice(user.lastIndexOf('@') + 1));
+    if (!mayUse(user, from)) throw new MtaError(`550 5.7.1 From ${from || '(none)'} is not an address of the authenticated user ${user}`, 550);
+    const signed = await options.sign(raw.replace(/\r?\n/g, '\r\n'), from.slice(from.lastIndexOf('@') + 1));
+    const envelopeFrom = session.envelope.mailFrom === false ? user : session.envelope.mailFrom.address.toLowerCase();
     const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
-    const local = recipients.filter((r) => r !== caAddress);
-    if (recipients.includes(caAddress)) await options.toCa(signed, user);
-    if (local.length > 0) await deliverLmtp(options.lmtp, user, local, signed);
+    // An alias is delivered into its owner's mailbox (once, however many of the owner's addresses were named).
+    const mailboxes = [...new Set(recipients.filter((r) => r !== caAddress).map((r) => ownerOf.get(r) ?? r))];
+    if (recipients.includes(caAddress)) await options.toCa(signed, envelopeFrom);
+    if (mailboxes.length > 0) await deliverLmtp(options.lmtp, envelopeFrom, mailboxes, signed);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -46,15 +46,18 @@ export async function challengeMails(sandbox: Sandbox, user: SandboxUser): Promi
   return (await readInbox(sandbox, user)).filter((m) => m.subject.startsWith('ACME: '));
 }
 
-/** Sends a reply from `user` through the sandbox MTA (AUTH PLAIN), threaded to `challenge`. */
-export async function sendReply(sandbox: Sandbox, user: SandboxUser, challenge: InboxMessage, body: string, to = sandbox.caAddress): Promise<void> {
+/**
+ * Sends a reply from `user` through the sandbox MTA (AUTH PLAIN), threaded to `challenge`; `from`
+ * (MAIL FROM and From) is the login unless another address is given, such as one of the user's aliases.
+ */
+export async function sendReply(sandbox: Sandbox, user: SandboxUser, challenge: InboxMessage, body: string, to = sandbox.caAddress, from = user.email): Promise<void> {
   const transport = nodemailer.createTransport({
     host: sandbox.smtp.host, port: sandbox.smtp.port, secure: false, ignoreTLS: true,
     auth: { user: user.email, pass: user.password, method: 'PLAIN' },
   });
   try {
     await transport.sendMail({
-      from: user.email, to, subject: `Re: ${challenge.subject}`,
+      from, to, subject: `Re: ${challenge.subject}`,
       inReplyTo: challenge.messageId, references: [challenge.messageId], text: body,
     });
   } finally {
