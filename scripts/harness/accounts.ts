@@ -3,6 +3,8 @@
  * for another sandbox user, made through Thunderbird's account manager the way its account
  * wizard does (modules/accountcreation/CreateInBackend.sys.mjs), with the same settings as the
  * profile's first account (thunderbird.ts). One Thunderbird can then enroll several addresses.
+ * Or another identity on an account for one of its user's aliases (`addAliasIdentity`): several
+ * addresses of one mailbox, as for a certificate naming more than one address.
  */
 import type { Sandbox, SandboxUser } from '../../sandbox/index';
 import type { Thunderbird } from './thunderbird';
@@ -85,4 +87,49 @@ export async function addMailAccount(tb: Thunderbird, sandbox: Sandbox, user: Sa
     });
     return { identityId: identity.key, serverKey: server.key };
   `, [user.email, host, sandbox.imap.port, sandbox.smtp.host, sandbox.smtp.port]);
+}
+
+/** The alias a world gives alice with `startWorld({ userAliases: [ALICE_ALIAS] })`. */
+export const ALICE_ALIAS = 'alice.alias@example.test';
+
+export class AliasIdentityError extends Error {
+  override readonly name = 'AliasIdentityError';
+}
+
+/**
+ * Adds an identity for `alias`, one of `user`'s sandbox aliases, to `user`'s account in `tb`: what
+ * a user does in Account Settings → Manage Identities for an address their provider gave them.
+ * It shares the account's incoming server and the SMTP server (and login) of the account's
+ * default identity, so mail to the alias arrives in the same Inbox and mail sent as the alias
+ * goes out through the same login (the sandbox MTA lets the owner send as the alias).
+ * Returns the identity's key: also its WebExtension identity id.
+ */
+export async function addAliasIdentity(tb: Thunderbird, user: SandboxUser, alias: string): Promise<string> {
+  const address = alias.toLowerCase();
+  if (!(user.aliases ?? []).includes(address)) {
+    throw new AliasIdentityError(`${alias} is not one of ${user.email}'s sandbox aliases (${(user.aliases ?? []).join(', ') || 'none'}); start the world with userAliases`);
+  }
+  return tb.chrome<string>(`
+    const [login, alias] = arguments;
+    const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+    const account = MailServices.accounts.accounts.find((a) =>
+      a.incomingServer?.type === 'imap' && a.incomingServer.username.toLowerCase() === login);
+    if (!account) throw new Error('no IMAP account for ' + login);
+    const main = account.defaultIdentity;
+    if (!main) throw new Error('the account of ' + login + ' has no identity');
+    if (account.identities.some((i) => i.email.toLowerCase() === alias)) throw new Error(alias + ' already has an identity');
+
+    const identity = MailServices.accounts.createIdentity();
+    identity.email = alias;
+    identity.fullName = main.fullName;
+    identity.valid = true;
+    identity.smtpServerKey = main.smtpServerKey;
+    identity.composeHtml = false;
+    identity.replyOnTop = 0;
+    identity.sigOnReply = false;
+    identity.doFcc = false;
+    account.addIdentity(identity);
+    MailServices.accounts.saveAccountInfo();
+    return identity.key;
+  `, [user.email.toLowerCase(), address]);
 }

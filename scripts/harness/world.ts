@@ -5,7 +5,7 @@
  * More sandbox users can get a Thunderbird of their own in the same world (`addThunderbird`), for
  * mail between two people.
  */
-import { startSandbox, type Sandbox, type SandboxOptions, type SandboxUser } from '../../sandbox/index';
+import { defaultUsers, startSandbox, type Sandbox, type SandboxOptions, type SandboxUser } from '../../sandbox/index';
 import { makeTempDir, type TempDir } from './process';
 import { Thunderbird, buildXpi, createProfile, thunderbirdPidsFor, type Profile, type StartOptions } from './thunderbird';
 
@@ -22,6 +22,21 @@ export interface WorldOptions {
    * only the TLS root, and the mailbox root is unknown to it.
    */
   readonly mailRootTrusted?: boolean;
+  /**
+   * Aliases of the world's user (the sandbox's first user, alice by default): the CA accepts them
+   * as identifiers, their mail lands in the user's mailbox, and the user may send as them
+   * (docs/SANDBOX.md, "Aliases"). Default none. Thunderbird gets an identity for one with
+   * `addAliasIdentity(world.tb, world.user, alias)` (accounts.ts).
+   */
+  readonly userAliases?: readonly string[];
+}
+
+/** `options.sandbox` with `aliases` given to its first user (the default users if none are given). */
+function sandboxOptionsWithAliases(options: SandboxOptions | undefined, aliases: readonly string[] | undefined): SandboxOptions | undefined {
+  if (aliases === undefined || aliases.length === 0) return options;
+  const [first, ...rest] = options?.users ?? defaultUsers();
+  if (!first) throw new Error('the sandbox has no users to give aliases to');
+  return { ...options, users: [{ ...first, aliases: [...(first.aliases ?? []), ...aliases] }, ...rest] };
 }
 
 /** Another sandbox user with a Thunderbird and profile of their own, in the same world. */
@@ -140,7 +155,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       build = makeTempDir('ocs-e2e-build');
       xpiPath = buildXpi(build.path);
     }
-    sandbox = await startSandbox(options.sandbox);
+    sandbox = await startSandbox(sandboxOptionsWithAliases(options.sandbox, options.userAliases));
     const user = sandbox.users[0];
     if (!user) throw new Error('the sandbox has no users');
     profile = profileFor(sandbox, user, xpiPath, options.mailRootTrusted);
