@@ -9,29 +9,17 @@
  * it ends. Figure: `flow-faults: completed or cleanly failed N of N; keys lost 0; dangling 0;
  * duplicate replies 0`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isTerminal } from '../../src/enroll/state';
 import { DEFAULT_SETTINGS } from '../../src/enroll/settings';
 import { PortError, type AcmePort, type ReplyPort, type ReplyRequest } from '../../src/enroll/ports';
-import { CA_FROM, IDENTITY, THUMBPRINT, TOKEN2, challengeMail, makeContext, signAsCa, type ForgeryContext } from '../fixtures/forgery/mutations';
+import { IDENTITY } from '../fixtures/forgery/mutations';
+import { SETUP, genuineChallenge } from './genuine-challenge';
 import { FlowWorld, MemoryAcme, RecordingReply } from './flow';
 
 const SEEDS = Math.max(1, Number(process.env['FLOW_FAULT_RUNS'] ?? 60));
-const SETUP = { from: CA_FROM, token: TOKEN2, thumbprint: THUMBPRINT };
 
-let ctx: ForgeryContext;
-let t0: number;
-let mail: string;
-
-beforeAll(async () => {
-  t0 = Math.floor(Date.now() / 1000) * 1000;
-  ctx = makeContext(t0);
-  mail = await signAsCa(ctx, challengeMail(ctx));
-}, 60_000);
-
-afterAll(() => {
-  ctx.remove();
-});
+const genuine = genuineChallenge();
 
 /** mulberry32: a small seeded generator, so a failing seed can be replayed. */
 function prng(seed: number): () => number {
@@ -114,7 +102,7 @@ async function play(seed: number): Promise<Outcome> {
   const ca = new StrictAcme(SETUP);
   const reply = new FlakyReply(random, rate, ca, log);
   // The add-on's defaults for when to POST first (the forgery suites wait longer on purpose).
-  const w = new FlowWorld({ challenge: SETUP, zone: () => ctx.zone, now: t0, acme: faulty(ca, random, rate, log), settings: { postChallengeAfterSeconds: DEFAULT_SETTINGS.postChallengeAfterSeconds } });
+  const w = new FlowWorld({ challenge: SETUP, zone: genuine.zone, now: genuine.t0, acme: faulty(ca, random, rate, log), settings: { postChallengeAfterSeconds: DEFAULT_SETTINGS.postChallengeAfterSeconds } });
   const deps = { ...w.deps(), reply };
   const { Enroller } = await import('../../src/enroll/enroller');
   let enroller = new Enroller(deps);
@@ -132,8 +120,8 @@ async function play(seed: number): Promise<Outcome> {
   watch();
   // The mail arrives a minute in; the background then lives on, ticking on its alarm, and is
   // restarted now and then (as Thunderbird may stop it at any moment).
-  w.now = t0 + 60_000;
-  w.store(mail, ctx.mailDate.getTime());
+  w.now = genuine.t0 + 60_000;
+  w.store(genuine.mail, genuine.mailTime);
   await enroller.onNewMail([w.mailbox.mails[0]!.ref]).catch(() => undefined);
   for (let round = 0; round < 400; round++) {
     const e = w.storage.enrollments()[0]!;
@@ -150,7 +138,7 @@ async function play(seed: number): Promise<Outcome> {
     await enroller.tick().catch(() => undefined);
   }
   const final = w.storage.enrollments()[0]!;
-  if (process.env['FLOW_FAULT_DEBUG'] === String(seed)) console.log(JSON.stringify(final.history.map((h) => [h.step, (h.at - t0) / 1000, h.note])), w.reply.sent.length);
+  if (process.env['FLOW_FAULT_DEBUG'] === String(seed)) console.log(JSON.stringify(final.history.map((h) => [h.step, (h.at - genuine.t0) / 1000, h.note])), w.reply.sent.length);
   const dangling = !isTerminal(final.step) && final.wakeAt === undefined && !(final.step === 'installing' && final.needsPassphrase === true);
   return { seed, step: final.step, ...(final.error ? { error: final.error.code } : {}), replies: reply.recorder.sent.length, keyLostEarly, dangling, log };
 }

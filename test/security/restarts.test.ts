@@ -8,34 +8,23 @@
  *
  * Figure: `restarts: completed N of N; duplicate replies 0`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEYS, isTerminal, type Enrollment, type Step } from '../../src/enroll/state';
-import { CA_FROM, IDENTITY, THUMBPRINT, TOKEN2, challengeMail, makeContext, signAsCa, type ForgeryContext } from '../fixtures/forgery/mutations';
+import { IDENTITY } from '../fixtures/forgery/mutations';
+import { SETUP, genuineChallenge } from './genuine-challenge';
 import { FlowWorld, MemoryAcme } from './flow';
 
 const IDENTITY_ID = 'account1/identity1';
 const PASSPHRASE = 'restart passphrase, test only';
-const SETUP = { from: CA_FROM, token: TOKEN2, thumbprint: THUMBPRINT };
 /** Steps after which a reply has (or may have) left: a restart must never send another. */
 const REPLIED: readonly Step[] = ['replying', 'replied', 'validating', 'finalizing', 'downloading', 'installing', 'installed'];
 
-let ctx: ForgeryContext;
-let t0: number;
-let mail: string;
+const genuine = genuineChallenge();
 const outcomes: { label: string; completed: boolean; duplicates: number }[] = [];
 
-beforeAll(async () => {
-  t0 = Math.floor(Date.now() / 1000) * 1000;
-  ctx = makeContext(t0);
-  mail = await signAsCa(ctx, challengeMail(ctx));
-}, 60_000);
-
-afterAll(() => {
-  ctx.remove();
-});
 
 function world(storage?: Record<string, unknown>, session?: Record<string, unknown>, acme = new MemoryAcme(SETUP)): FlowWorld {
-  return new FlowWorld({ challenge: SETUP, zone: () => ctx.zone, now: t0, acme, ...(storage ? { storage } : {}), ...(session ? { session } : {}) });
+  return new FlowWorld({ challenge: SETUP, zone: genuine.zone, now: genuine.t0, acme, ...(storage ? { storage } : {}), ...(session ? { session } : {}) });
 }
 
 function enrollmentIn(snapshot: Record<string, unknown>): Enrollment | undefined {
@@ -49,8 +38,8 @@ async function happyPath(ask: boolean): Promise<{ snapshots: Record<string, unkn
   const enroller = w.enroller();
   const { enrollment } = await enroller.start({ identityId: IDENTITY_ID, email: IDENTITY, passphrase: PASSPHRASE, termsAgreed: true });
   await enroller.advance(enrollment.id);
-  w.now = t0 + 120_000;
-  await w.deliver(enroller, mail, ctx.mailDate.getTime());
+  w.now = genuine.t0 + 120_000;
+  await w.deliver(enroller, genuine.mail, genuine.mailTime);
   if (ask) await enroller.approveReply(enrollment.id);
   await w.elapse(enroller, 120_000);
   expect(enrollmentIn(w.storage.data)?.step).toBe('installed');
@@ -71,12 +60,12 @@ describe.each([false, true])('restart after every write (ask before replying: %s
         const acme = new MemoryAcme(SETUP);
         const w = world(snapshot, sessionKept ? { [KEYS.passphrase(id)]: PASSPHRASE } : {}, acme);
         w.settings = { ...w.settings, askBeforeReplying: ask };
-        w.now = t0 + 130_000;
+        w.now = genuine.t0 + 130_000;
         // The CA remembers what it was told before the stop.
         acme.posted = before.challengePosted ? 1 : 0;
         acme.finalized = ['downloading', 'installing', 'installed'].includes(before.step) ? 1 : 0;
         // The challenge mail is still in Thunderbird, under the id of this new session.
-        w.store(mail, ctx.mailDate.getTime());
+        w.store(genuine.mail, genuine.mailTime);
         const enroller = w.enroller();
         await enroller.resumeAll();
         if (ask && enrollmentIn(w.storage.data)?.step === 'awaiting-consent') await enroller.approveReply(id);
