@@ -207,15 +207,20 @@ function startView(input: PopupInput, identityId: string, enrollment: Enrollment
 /**
  * The user's other identities, any account, for one certificate with the selected one; an
  * identity that a running enrollment already covers is not offered (its challenge mail would
- * meet two orders).
+ * meet two orders), nor a second identity of an address already listed (one address, one
+ * challenge: the background refuses an address twice).
  */
 function alsoForView(input: PopupInput, identityId: string): StartView['alsoFor'] {
   const { state } = input;
   const busy = (id: string) => state.enrollments.some((e) => !isTerminal(e.step) && covers(e, id));
   const checked = input.alsoForChecked ?? [];
-  const options = state.identities
-    .filter((i) => i.id !== identityId && !busy(i.id))
-    .map((i) => ({ identityId: i.id, label: i.email, checked: checked.includes(i.id) }));
+  const listed = state.identities.filter((i) => i.id === identityId).map((i) => i.email);
+  const options: AlsoForOption[] = [];
+  for (const i of state.identities) {
+    if (i.id === identityId || busy(i.id) || listed.some((email) => sameAddress(email, i.email))) continue;
+    listed.push(i.email);
+    options.push({ identityId: i.id, label: i.email, checked: checked.includes(i.id) });
+  }
   return { visible: options.length > 0, options };
 }
 

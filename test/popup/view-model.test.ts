@@ -332,6 +332,14 @@ describe('one certificate for several addresses', () => {
       expect(view(state({ identities: [alice, bob, carol], enrollments: [ended] })).start.alsoFor.options.map((o) => o.identityId)).toEqual(['id2', 'id3']);
     });
 
+    it('offers an address once: not a second identity of the selected address, nor of one already offered', () => {
+      const aliceAgain: IdentityView = { ...alice, id: 'id4', accountName: 'other', email: 'Alice@Example.org' };
+      const carolAgain: IdentityView = { ...carol, id: 'id5' };
+      const s = state({ identities: [alice, bob, carol, aliceAgain, carolAgain] });
+      expect(view(s).start.alsoFor.options.map((o) => o.identityId)).toEqual(['id2', 'id3']);
+      expect(view(s, { shownIdentityId: 'id5' }).start.alsoFor.options.map((o) => o.identityId)).toEqual(['id1', 'id2']);
+    });
+
     it('sends alsoFor with the ticked identities it offered, in its order, and leaves it out when none is ticked', () => {
       const options = view(three).start.alsoFor.options;
       expect(alsoForField(options, [])).toEqual({});
