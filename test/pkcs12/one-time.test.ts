@@ -3,9 +3,9 @@
  * — NSS `pk12util` imports it, OpenSSL 3 reads it — and the protection reader that decides
  * whether Thunderbird's own export may be offered to the user instead of a file built here.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeysAdapter } from '../../src/enroll/adapters/keys';
@@ -17,11 +17,11 @@ import {
 import { openssl } from '../helpers/openssl';
 import { makeTempDir } from '../helpers/process';
 import { makeSmimeCa } from './ca';
+import { FAST, PASS, peersIn } from './peers';
 
 const crypto = webcrypto as unknown as Crypto;
 const tmp = makeTempDir('pkcs12-one-time');
-const PASS = 'correct horse – bätterÿ';
-const FAST = 2048;
+const { write, opensslInfo, freshNssDb, pk12Import } = peersIn(tmp.path);
 let keys: CryptoKeyPair;
 let chain: Uint8Array[];
 let keyPath: string;
@@ -40,29 +40,6 @@ beforeAll(async () => {
 afterAll(() => {
   tmp.remove();
 });
-
-function write(name: string, bytes: Uint8Array): string {
-  const path = join(tmp.path, name);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-function opensslInfo(path: string, pass: string): { ok: boolean; text: string } {
-  const r = spawnSync('openssl', ['pkcs12', '-info', '-noout', '-in', path, '-passin', `pass:${pass}`], { encoding: 'utf8' });
-  return { ok: r.status === 0, text: r.stdout + r.stderr };
-}
-
-function freshNssDb(name: string): string {
-  const db = join(tmp.path, `nss-${name}`);
-  mkdirSync(db);
-  execFileSync('certutil', ['-N', '--empty-password', '-d', `sql:${db}`]);
-  return db;
-}
-
-function pk12Import(db: string, path: string, pass: string): { ok: boolean; text: string } {
-  const r = spawnSync('pk12util', ['-i', path, '-d', `sql:${db}`, '-W', pass, '-K', ''], { encoding: 'utf8' });
-  return { ok: r.status === 0, text: r.stdout + r.stderr };
-}
 
 describe('buildOneTimePkcs12: the PKCS#12 only Thunderbird imports', () => {
   it('is protected by a fresh 256-bit hex secret at one iteration; NSS imports key and chain, OpenSSL reads it', async () => {

@@ -4,12 +4,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/process';
 import { openssl } from '../helpers/openssl';
 import { makeSmimeCa, type SmimeCa } from './ca';
+import { FAST, PASS, peersIn } from './peers';
 import {
   buildPkcs12, CertificateError, createCsr, DEFAULT_ITERATIONS, MAX_BAGS, generateKey, KEY_TYPES, keyMatchesCertificate, parsePkcs12,
   PassphrasePolicyError, pemDecode, pemEncode, Pkcs12FormatError, WrongPassphraseError, type KeyType,
@@ -17,10 +18,9 @@ import {
 
 const crypto = webcrypto as unknown as Crypto;
 const tmp = makeTempDir('pkcs12-test');
+const { write, opensslInfo, freshNssDb, pk12Import } = peersIn(tmp.path);
 let ca: SmimeCa;
 const issued = new Map<KeyType, { keys: CryptoKeyPair; chain: Uint8Array[] }>();
-const PASS = 'correct horse – bätterÿ'; // non-ASCII on purpose: BMPString vs UTF-8 handling must agree with the peers
-const FAST = 2048; // OpenSSL's default; the default count itself is tested once below
 
 beforeAll(async () => {
   ca = makeSmimeCa(tmp.path);
@@ -35,30 +35,6 @@ beforeAll(async () => {
 afterAll(() => {
   tmp.remove();
 });
-
-function write(name: string, bytes: Uint8Array): string {
-  const path = join(tmp.path, name);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-/** `openssl pkcs12 -info -noout`: what OpenSSL reports about the protection (it prints to stderr). */
-function opensslInfo(path: string, pass: string, legacy = false): { ok: boolean; text: string } {
-  const r = spawnSync('openssl', ['pkcs12', '-info', '-noout', ...(legacy ? ['-legacy'] : []), '-in', path, '-passin', `pass:${pass}`], { encoding: 'utf8' });
-  return { ok: r.status === 0, text: r.stdout + r.stderr };
-}
-
-function freshNssDb(name: string): string {
-  const db = join(tmp.path, `nss-${name}`);
-  mkdirSync(db);
-  execFileSync('certutil', ['-N', '--empty-password', '-d', `sql:${db}`]);
-  return db;
-}
-
-function pk12Import(db: string, path: string, pass: string): { ok: boolean; text: string } {
-  const r = spawnSync('pk12util', ['-i', path, '-d', `sql:${db}`, '-W', pass, '-K', ''], { encoding: 'utf8' });
-  return { ok: r.status === 0, text: r.stdout + r.stderr };
-}
 
 async function build(type: KeyType, options: { legacy?: boolean; iterations?: number } = {}): Promise<Uint8Array> {
   const { keys, chain } = issued.get(type)!;
