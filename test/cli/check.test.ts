@@ -1,5 +1,4 @@
 /** `acme-email check`, run as the real command: JSON on stdout, exit 0 answer / 1 refuse / 2 error. */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { LIMITS } from '../../src/messages/rfc5322';
 import { makeTempDir } from '../helpers/process';
 import { startZoneDohServer } from '../messages/doh-server';
 import { CA_FROM, challengeMail, IDENTITY, keyRecord, NOW, rsaKey, signWithMailauth } from '../messages/support';
+import { runCli, type CliResult } from './run-cli';
 
 /** RFC 8823 §3.1's example token-part1: padded base64. */
 const RFC8823_TOKEN1 = 'LgYemJLy3F1LDkiJrdIGbEzyFJyOyf6vBdyZ1TG3sME=';
@@ -31,27 +31,9 @@ afterAll(() => {
   tmp.remove();
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+const acmeEmail = (...args: string[]): Promise<CliResult> => runCli(['check', ...args]);
 
-/** Runs the command asynchronously, so the cases of one file can run side by side. */
-function acmeEmail(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn('node', ['bin/acme-email.js', 'check', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (status) => {
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-const noStackTrace = (r: Run): void => {
+const noStackTrace = (r: CliResult): void => {
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stdout).toBe('');
 };

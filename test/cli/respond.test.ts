@@ -1,11 +1,11 @@
 /** `acme-email respond`, run as the real command; expected values computed here with node:crypto. */
-import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/process';
 import { THUMBPRINT, TOKEN1, TOKEN2 } from '../messages/support';
+import { runCli, type CliResult } from './run-cli';
 
 const tmp = makeTempDir('cli-respond');
 const path = (name: string): string => join(tmp.path, name);
@@ -26,18 +26,7 @@ afterAll(() => {
   tmp.remove();
 });
 
-function acmeEmail(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('node', ['bin/acme-email.js', 'respond', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (status) => {
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const acmeEmail = (...args: string[]): Promise<CliResult> => runCli(['respond', ...args]);
 
 const block = (keyAuth: string): string =>
   `-----BEGIN ACME RESPONSE-----\n${createHash('sha256').update(keyAuth).digest('base64url')}\n-----END ACME RESPONSE-----\n`;

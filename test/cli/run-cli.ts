@@ -66,6 +66,20 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   };
 }
 
+/** What a command that ran to its end left: its exit code, stdout and stderr. */
+export interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `acme-email` to its end; asynchronous, so the cases of one file can run side by side. */
+export async function runCli(args: readonly string[]): Promise<CliResult> {
+  const run = startCli(args);
+  const status = await run.exit;
+  return { status, stdout: run.stdout(), stderr: run.stderr() };
+}
+
 /** The options a newcomer copies from `npm run sandbox`'s printout, for `user`. */
 export function sandboxArgs(sandbox: Sandbox, dir: string, users: readonly SandboxUser[]): string[] {
   const args = ['--server', sandbox.directoryUrl, '--trust', sandbox.tlsRootPath, '--doh', sandbox.dohUrl, '--out', join(dir, 'out'), '--state-dir', join(dir, 'state'), '--agree-tos'];
