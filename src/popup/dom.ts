@@ -3,7 +3,7 @@
  * text, and say a view-model `Phrase` in the user's language (./view-model.ts).
  */
 import { t } from '../ui/i18n';
-import type { Phrase } from './view-model';
+import type { Phrase } from './phrase';
 
 // The caller names the element type it placed in popup.html; one generic lookup beats a cast per use.
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters

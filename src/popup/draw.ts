@@ -4,7 +4,8 @@
  */
 import { el, fillSelect, say, sayIn, show, text } from './dom';
 import { drawRenewal } from './renewal-panel';
-import type { AddressLine, AlsoForOption, CertificatePanel, EnrollmentPanel, PopupView, UsabilityPanel } from './view-model';
+import type { AddressLine, AlsoForOption } from './addresses-view';
+import type { CertificatePanel, EnrollmentPanel, PopupView, UsabilityPanel } from './view-model';
 
 export function draw(view: PopupView): void {
   text('ca-url', view.caUrl);

@@ -13,7 +13,8 @@ import { localizePage, t } from '../ui/i18n';
 import { el, fillSelect, say, show, text } from './dom';
 import { alsoForTicked, draw } from './draw';
 import { wireRenewal } from './renewal-panel';
-import { alsoForField, passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type CaRead, type PopupView } from './view-model';
+import { alsoForField } from './addresses-view';
+import { passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type CaRead, type PopupView } from './view-model';
 
 const REVOCATION_REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
 

@@ -5,38 +5,21 @@
  * substitutions (`Phrase`). Pure — no `document`, no `messenger` — so the rules are tested in
  * Node (test/popup/view-model.test.ts); popup.ts draws the answer and translates it with `t()`.
  */
-import { addressesOf, covers, currentAddress, isMultiAddress, sameAddress } from '../enroll/addresses';
+import { addressesOf, covers, isMultiAddress } from '../enroll/addresses';
 import { errorKey, refusalKey, requestErrorKey, stepKey } from '../enroll/i18n-keys';
 import { REQUEST_ERROR_CODES } from '../enroll/errors';
 import type { ProblemInfo } from '../enroll/ports';
 import type { EnrollmentView, PopupState } from '../enroll/protocol';
-import { isTerminal, type CertificateRecord, type Step } from '../enroll/state';
+import { isTerminal, type CertificateRecord } from '../enroll/state';
 import { isAcceptablePassphrase } from '../enroll/passphrase';
 import { nonConformantMail } from './nonconformant-view';
 import { problemLines } from './problem-view';
 import { renewalView } from './renewal-view';
 import { installedStepKey, usabilityView, type UsabilityView } from './usability-view';
+import { addressLines, alsoForView, alsoValidFor, failedAddress, isCovered, sharedControls, type AddressLine, type AlsoForView, type SharedControls } from './addresses-view';
+import { at, joined, t, type Message, type Phrase } from './phrase';
 
-/** A message of _locales by name, with its substitutions; `orElse` when the name has no sentence. */
-export interface Message {
-  readonly key: string;
-  readonly args: readonly Phrase[];
-  readonly orElse?: Phrase;
-}
-
-/** A text before translation: a literal, a message, a moment (shown in the user's locale), or several joined. */
-export type Phrase = string | Message | { readonly time: number } | { readonly join: readonly Phrase[]; readonly separator: string };
-
-/**
- * A message to translate. Named `t` like src/ui/i18n.ts's so the locale tests find every name
- * used here: test/ui/locales.test.ts scans the sources for calls of `t` with a literal name.
- */
-export function t(key: string, ...args: Phrase[]): Message {
-  return { key, args };
-}
-
-const at = (time: number): Phrase => ({ time });
-const joined = (parts: readonly Phrase[], separator: string): Phrase => ({ join: parts, separator });
+export type { Message, Phrase } from './phrase';
 
 /**
  * Whether the CA's directory (its terms of service) has been read. Until it has, Start waits:
@@ -60,13 +43,6 @@ export interface PopupInput {
   readonly now: number;
 }
 
-/** An other identity the certificate may also be for: a checkbox of the start form, labelled with its address. */
-export interface AlsoForOption {
-  readonly identityId: string;
-  readonly label: string;
-  readonly checked: boolean;
-}
-
 export interface StartView {
   /** With a valid certificate, "Renew" is the way to a new one: the form would invite a duplicate. */
   readonly visible: boolean;
@@ -74,22 +50,8 @@ export interface StartView {
   readonly caReading: boolean;
   readonly startDisabled: boolean;
   readonly termsLink?: string;
-  /** "Also for these addresses": the user's other identities, none ticked at first; hidden when there is none to offer. */
-  readonly alsoFor: { readonly visible: boolean; readonly options: readonly AlsoForOption[] };
-}
-
-/**
- * Where one address of a several-address enrollment is: proven, waiting for its challenge mail,
- * its mail waiting for the user's OK, answered (the CA checks), not reached yet, or where the
- * enrollment stopped.
- */
-export type AddressProgress = 'confirmed' | 'waiting' | 'consent' | 'replied' | 'not-yet' | 'stopped';
-
-export interface AddressLine {
-  readonly identityId: string;
-  readonly email: string;
-  readonly progress: AddressProgress;
-  readonly line: Phrase;
+  /** "Also for these addresses" (./addresses-view.ts). */
+  readonly alsoFor: AlsoForView;
 }
 
 export interface EnrollmentPanel {
@@ -124,7 +86,8 @@ export interface UsabilityPanel {
   readonly sendDefaults?: NonNullable<UsabilityView['sendDefaults']>;
 }
 
-export interface CertificatePanel {
+/** `renewRevoke`, `actsForAll`, `coveredBy`: who renews and revokes a certificate of several identities (./addresses-view.ts). */
+export interface CertificatePanel extends SharedControls {
   readonly lines: { readonly emails: Phrase; readonly usage: Phrase; readonly expiry: Phrase; readonly fingerprint: Phrase; readonly renewAt: Phrase };
   /** One certificate for several identities: the other addresses it is set on. */
   readonly alsoValidFor?: Phrase;
@@ -132,14 +95,6 @@ export interface CertificatePanel {
   readonly usability?: UsabilityPanel;
   /** Thunderbird holds the key: a .p12 can be exported under a new passphrase while it is valid. */
   readonly downloadPassphrase: boolean;
-  /**
-   * Renew and Revoke are offered on the record that owns the certificate only: on the owner's
-   * record of a several-address certificate `actsForAll` says they act for every address; on the
-   * other identities' records `coveredBy` names the owner (and the button goes there) instead.
-   */
-  readonly renewRevoke: boolean;
-  readonly actsForAll?: Phrase;
-  readonly coveredBy?: { readonly text: Phrase; readonly button: Phrase; readonly identityId: string };
   readonly revokeDisabled: boolean;
   readonly renewDisabled: boolean;
 }
@@ -200,101 +155,8 @@ function startView(input: PopupInput, identityId: string, enrollment: Enrollment
     caReading: input.caRead === 'reading',
     startDisabled: input.caRead === 'reading',
     ...(input.termsOfService === undefined ? {} : { termsLink: input.termsOfService }),
-    alsoFor: alsoForView(input, identityId),
+    alsoFor: alsoForView(input.state, identityId, input.alsoForChecked ?? []),
   };
-}
-
-/**
- * The user's other identities, any account, for one certificate with the selected one; an
- * identity that a running enrollment already covers is not offered (its challenge mail would
- * meet two orders), nor a second identity of an address already listed (one address, one
- * challenge: the background refuses an address twice).
- */
-function alsoForView(input: PopupInput, identityId: string): StartView['alsoFor'] {
-  const { state } = input;
-  const busy = (id: string) => state.enrollments.some((e) => !isTerminal(e.step) && covers(e, id));
-  const checked = input.alsoForChecked ?? [];
-  const listed = state.identities.filter((i) => i.id === identityId).map((i) => i.email);
-  const options: AlsoForOption[] = [];
-  for (const i of state.identities) {
-    if (i.id === identityId || busy(i.id) || listed.some((email) => sameAddress(email, i.email))) continue;
-    listed.push(i.email);
-    options.push({ identityId: i.id, label: i.email, checked: checked.includes(i.id) });
-  }
-  return { visible: options.length > 0, options };
-}
-
-/** The start request's `alsoFor`: the ticked identities among those offered, in the list's order; absent when none. */
-export function alsoForField(options: readonly AlsoForOption[], checked: readonly string[]): { readonly alsoFor?: readonly string[] } {
-  const ids = options.filter((o) => checked.includes(o.identityId)).map((o) => o.identityId);
-  return ids.length === 0 ? {} : { alsoFor: ids };
-}
-
-/** The steps of the challenge of one address: an enrollment that stops in one of them stops at its current address. */
-const CHALLENGE_STEPS: readonly Step[] = ['awaiting-mail', 'awaiting-consent', 'replying', 'replied', 'validating'];
-/** Past these, every address of the order is proven. */
-const ALL_PROVEN_STEPS: readonly Step[] = ['finalizing', 'downloading', 'installing', 'installed'];
-
-/** The step the enrollment had reached: for one that failed or was cancelled, the last recorded step before. */
-function reachedStep(e: EnrollmentView): Step | undefined {
-  if (e.step !== 'failed' && e.step !== 'cancelled') return e.step;
-  return e.history.findLast((h) => !isTerminal(h.step))?.step;
-}
-
-/** Where the current address is, from the step the enrollment reached. */
-function currentProgress(e: EnrollmentView): AddressProgress {
-  const reached = reachedStep(e);
-  if (reached !== e.step) return reached !== undefined && CHALLENGE_STEPS.includes(reached) ? 'stopped' : 'not-yet';
-  switch (reached) {
-    case 'awaiting-mail':
-      return 'waiting';
-    case 'awaiting-consent':
-      return 'consent';
-    case 'replying':
-    case 'replied':
-    case 'validating':
-      return 'replied';
-    default:
-      return 'not-yet';
-  }
-}
-
-/** The address's line: its address and where it is, in one sentence. */
-function progressPhrase(progress: AddressProgress, email: string): Message {
-  switch (progress) {
-    case 'confirmed':
-      return t('popupAddressConfirmed', email);
-    case 'waiting':
-      return t('popupAddressWaiting', email);
-    case 'consent':
-      return t('popupAddressConsent', email);
-    case 'replied':
-      return t('popupAddressReplied', email);
-    case 'not-yet':
-      return t('popupAddressNotYet', email);
-    case 'stopped':
-      return t('popupAddressStopped', email);
-  }
-}
-
-/** Each address of a several-address enrollment, in the user's order, with where it is. */
-function addressLines(e: EnrollmentView): readonly AddressLine[] {
-  const current = currentAddress(e);
-  const confirmed = e.confirmed ?? [];
-  const reached = reachedStep(e);
-  const allProven = reached !== undefined && ALL_PROVEN_STEPS.includes(reached);
-  return addressesOf(e).map((a) => {
-    const progress: AddressProgress =
-      allProven || confirmed.some((c) => sameAddress(c.email, a.email)) ? 'confirmed' : sameAddress(a.email, current.email) ? currentProgress(e) : 'not-yet';
-    return { identityId: a.identityId, email: a.email, progress, line: progressPhrase(progress, a.email) };
-  });
-}
-
-/** Of a several-address enrollment that failed in a challenge: the address it stopped at. */
-function failedAddress(e: EnrollmentView): Phrase | undefined {
-  if (!isMultiAddress(e) || e.step !== 'failed') return undefined;
-  const reached = reachedStep(e);
-  return reached !== undefined && CHALLENGE_STEPS.includes(reached) ? t('popupErrorAddress', currentAddress(e).email) : undefined;
 }
 
 function enrollmentPanel(e: EnrollmentView): EnrollmentPanel {
@@ -374,29 +236,9 @@ function usabilityPanel(state: PopupState, record: CertificateRecord, askingAgai
   };
 }
 
-/** The address of an identity: from the certificate's list, else the identity's, else its id. */
-function addressOfIdentity(state: PopupState, record: CertificateRecord, identityId: string): string {
-  return record.identities?.find((i) => i.identityId === identityId)?.email ?? state.identities.find((i) => i.id === identityId)?.email ?? identityId;
-}
-
-/**
- * Renew and Revoke on a certificate set on several identities: offered on its owner's record
- * only, which says they act for every address; another identity's record names the owner
- * instead. One place to act, so a renewal or revocation is never started twice from two records.
- */
-function sharedControls(state: PopupState, record: CertificateRecord): Pick<CertificatePanel, 'renewRevoke' | 'actsForAll' | 'coveredBy'> {
-  const owner = record.coveredBy;
-  if (owner !== undefined && owner !== record.identityId) {
-    const email = addressOfIdentity(state, record, owner);
-    return { renewRevoke: false, coveredBy: { text: t('popupCertCoveredBy', email), button: t('popupCertShowOwner', email), identityId: owner } };
-  }
-  const all = record.identities ?? [];
-  return all.length > 1 ? { renewRevoke: true, actsForAll: t('popupCertActsForAll', all.map((i) => i.email).join(', ')) } : { renewRevoke: true };
-}
-
 function certificatePanel(state: PopupState, record: CertificateRecord, enrollment: EnrollmentView | undefined, askingAgain: string | undefined): CertificatePanel {
   const usability = usabilityPanel(state, record, askingAgain);
-  const others = (record.identities ?? []).filter((i) => i.identityId !== record.identityId).map((i) => i.email);
+  const also = alsoValidFor(record);
   return {
     lines: {
       emails: t('popupCertEmails', record.emails.join(', ')),
@@ -405,7 +247,7 @@ function certificatePanel(state: PopupState, record: CertificateRecord, enrollme
       fingerprint: t('popupCertFingerprint', record.sha256Fingerprint),
       renewAt: t('popupCertRenewAt', at(record.renewAt), t(`renewalSource_${record.renewalSource}`)),
     },
-    ...(others.length > 0 ? { alsoValidFor: t('popupCertAlsoFor', others.join(', ')) } : {}),
+    ...(also === undefined ? {} : { alsoValidFor: also }),
     ...(record.revoked ? { revoked: t('popupCertRevoked', at(record.revoked.at)) } : {}),
     ...(usability ? { usability } : {}),
     downloadPassphrase: record.revoked === undefined,
@@ -417,7 +259,7 @@ function certificatePanel(state: PopupState, record: CertificateRecord, enrollme
 
 /** The renewal part of the certificate section (./renewal-view.ts); none on a record another identity's renews. */
 function renewalPanel(state: PopupState, record: CertificateRecord, now: number): RenewalPanel | undefined {
-  if (record.coveredBy !== undefined && record.coveredBy !== record.identityId) return undefined;
+  if (isCovered(record)) return undefined;
   const origin = state.enrollments.find((e) => e.id === record.enrollmentId);
   const view = renewalView(record, state.autoRenew, origin?.keepKey === true && origin.hasKey, state.passphrasesToShow, now);
   if (!view) return undefined;

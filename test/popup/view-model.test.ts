@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EnrollmentView, IdentityView, PopupState } from '../../src/enroll/protocol';
 import type { CertificateRecord, Refusal, Step } from '../../src/enroll/state';
-import { alsoForField, passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type Message, type Phrase, type PopupInput } from '../../src/popup/view-model';
+import { alsoForField } from '../../src/popup/addresses-view';
+import { passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type Message, type Phrase, type PopupInput } from '../../src/popup/view-model';
 
 const alice: IdentityView = { id: 'id1', email: 'alice@example.org', name: 'Alice', accountName: 'a', smime: null };
 const bob: IdentityView = { id: 'id2', email: 'bob@example.org', name: 'Bob', accountName: 'b', smime: { signing: true, encryption: false, signMail: false, encrypt: false } };
