@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/process';
 import { openssl } from '../helpers/openssl';
+import { runCliSync, type CliResult } from './run-cli';
 
 const tmp = makeTempDir('cli-csr');
 let keyPath: string;
@@ -15,10 +16,7 @@ afterAll(() => {
   tmp.remove();
 });
 
-function acmeEmail(...args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync('node', ['bin/acme-email.js', ...args], { encoding: 'utf8' });
-  return { status: r.status, stderr: r.stderr };
-}
+const acmeEmail = (...args: string[]): CliResult => runCliSync(args);
 
 describe('acme-email csr', () => {
   it('writes a CSR for an OpenSSL key that openssl req verifies, with every address and the chosen usage', () => {

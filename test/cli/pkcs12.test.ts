@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../helpers/process';
 import { makeTestCa, openssl } from '../helpers/openssl';
 import { keyMatchesCertificate, parsePkcs12 } from '../../src/pkcs12';
+import { runCliSync, type CliResult } from './run-cli';
 
 const crypto = webcrypto as unknown as Crypto;
 const tmp = makeTempDir('cli-pkcs12');
@@ -27,10 +28,7 @@ afterAll(() => {
   tmp.remove();
 });
 
-function acmeEmail(...args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync('node', ['bin/acme-email.js', ...args], { encoding: 'utf8' });
-  return { status: r.status, stderr: r.stderr };
-}
+const acmeEmail = (...args: string[]): CliResult => runCliSync(args);
 
 describe('acme-email pkcs12', () => {
   it('bundles key and chain into a PKCS#12 that OpenSSL reads, readable only by the owner', async () => {

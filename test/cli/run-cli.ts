@@ -3,7 +3,7 @@
  * runs in the test's own process and must keep answering — with stdin open for the manual mode
  * and a way to wait for a line on stderr.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox, SandboxUser } from '../../sandbox/index';
@@ -78,6 +78,12 @@ export async function runCli(args: readonly string[]): Promise<CliResult> {
   const run = startCli(args);
   const status = await run.exit;
   return { status, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** Runs `acme-email` to its end, blocking: for commands that talk to no server of the test's own. */
+export function runCliSync(args: readonly string[]): CliResult {
+  const r = spawnSync(process.execPath, ['bin/acme-email.js', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The options a newcomer copies from `npm run sandbox`'s printout, for `user`. */
