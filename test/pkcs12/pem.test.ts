@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { certificatesFromPem, pemDecode, pemDecodeAll, pemEncode, pemEncodeChain, PemError } from '../../src/pkcs12/pem';
+import { EncodingError } from '../../src/common/encoding';
 import { makeTestCa } from '../helpers/openssl';
 
 const dir = mkdtempSync(join(tmpdir(), 'pem-test-'));
@@ -31,6 +32,18 @@ describe('PEM (RFC 7468)', () => {
     expect(() => pemDecode(chain, 'CERTIFICATE')).toThrow(/found 2/);
     expect(() => pemDecodeAll('-----BEGIN A-----\nAQID\n-----END B-----')).toThrow(PemError);
     expect(() => pemDecodeAll('-----BEGIN A-----\nA*ID\n-----END A-----')).toThrow(/base64/);
+    // The shared codec's error is kept as the cause of this module's PemError.
+    const badBase64 = (() => {
+      try {
+        pemDecodeAll('-----BEGIN A-----\nA*ID\n-----END A-----');
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(badBase64).toBeInstanceOf(PemError);
+    expect((badBase64 as PemError).cause).toBeInstanceOf(EncodingError);
+    expect(() => pemEncode('lower case', new Uint8Array([1]))).toThrow(PemError);
   });
 });
 
