@@ -66,9 +66,11 @@ async function value(ctx: HandlerContext, request: Request): Promise<ResponseVal
     }
     case 'start': {
       const email = await identityEmail(ctx, request.identityId);
+      const others = await Promise.all((request.alsoFor ?? []).map(async (identityId) => ({ identityId, email: await identityEmail(ctx, identityId) })));
       const result = await enroller.start({
         identityId: request.identityId,
         email,
+        ...(others.length === 0 ? {} : { alsoFor: others }),
         keyType: request.keyType,
         usage: request.usage,
         termsAgreed: request.termsAgreed,

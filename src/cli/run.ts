@@ -112,9 +112,9 @@ function earlierPassphrase(path: string): string | undefined {
 function withExistingKey(keys: KeyPort, pem: string): KeyPort {
   return {
     ...keys,
-    async generate(email, _keyType, usage, passphrase) {
+    async generate(emails, _keyType, usage, passphrase) {
       const pair = await importPrivateKeyPem(pem, crypto, { extractable: true });
-      const csrDer = await createCsr({ keys: pair, emails: [email], usage }, crypto);
+      const csrDer = await createCsr({ keys: pair, emails, usage }, crypto);
       return { csrDer, encryptedKey: await encryptPrivateKey(pair.privateKey, passphrase, crypto) };
     },
   };

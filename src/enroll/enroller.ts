@@ -24,6 +24,7 @@
 import { revoke, revokeWithCertificateKey, type RevokedByKey } from './certificates/revocation';
 import { declineRoot, recheck, setSendDefaults, trustRoot } from './certificates/usability';
 import { checkRenewals, nextRenewalCheckAt, renewalPlan, setAutoRenew, type RenewalPlan } from './certificates/renewal';
+import { addressListProblem, covers } from './addresses';
 import type { EnrollerDeps } from './deps';
 import { base64Encode as bytesToBase64 } from '../common/encoding';
 import { EnrollRequestError, messageOf } from './errors';
@@ -35,7 +36,7 @@ import { LOCK } from './lock';
 import { challengeLikeMail, newMail } from './mail/intake';
 import type { KeyType, MailRef, RevocationReason, Usage } from './ports';
 import { SCAN_MARGIN_MS, dueAt } from './schedule';
-import { KEYS, SCHEMA_VERSION, isTerminal, type CertificateRecord, type Enrollment } from './state';
+import { KEYS, SCHEMA_VERSION, isTerminal, type CertificateRecord, type Enrollment, type OrderAddress } from './state';
 import { run } from './steps/run';
 import { csrForKeptKey, provideKeyPassphrase } from './steps/same-key';
 import { declineReply, sentElsewhere, sendReply } from './steps/reply';
@@ -46,6 +47,11 @@ export type { EnrollerDeps } from './deps';
 export interface StartRequest {
   readonly identityId: string;
   readonly email: string;
+  /**
+   * Other identities the same certificate is for: one order with an `email` identifier for each
+   * address, each challenge answered from its own identity, the certificate set on all of them.
+   */
+  readonly alsoFor?: readonly OrderAddress[];
   readonly keyType?: KeyType;
   readonly usage?: Usage;
   /** Absent: the flow generates one and returns it, to be shown once. */
@@ -94,11 +100,15 @@ export class Enroller {
   private async startUnlocked(request: StartRequest): Promise<Started> {
     const settings = await this.deps.settings();
     if (settings.directoryUrl === '') throw new EnrollRequestError('noDirectory', 'No certificate authority is configured.');
-    const active = (await this.list()).find((e) => e.identityId === request.identityId && !isTerminal(e.step));
-    if (active) throw new EnrollRequestError('busy', `An enrollment for ${request.email} is already running.`);
+    const addresses: OrderAddress[] = [{ identityId: request.identityId, email: request.email }, ...(request.alsoFor ?? [])];
+    const problem = addressListProblem(addresses);
+    if (problem !== undefined) throw new EnrollRequestError('badAddresses', `These addresses cannot share one certificate: ${problem}.`);
+    const running = (await this.list()).filter((e) => !isTerminal(e.step));
+    const busy = addresses.find((a) => running.some((e) => covers(e, a.identityId)));
+    if (busy) throw new EnrollRequestError('busy', `An enrollment for ${busy.email} is already running.`);
     const keyType = request.keyType ?? settings.keyType;
     const usage = request.usage ?? settings.usage;
-    const key = await this.keyFor(request, keyType, usage);
+    const key = await this.keyFor(request, addresses.map((a) => a.email), keyType, usage);
     const now = this.flow.now();
     const preexistingMail = await challengeLikeMail(this.flow, now - SCAN_MARGIN_MS);
     const join = await initialJoin(this.deps.storage, settings.tokenJoin, settings.directoryUrl);
@@ -126,6 +136,7 @@ export class Enroller {
     };
     const enrollment: Enrollment = {
       ...base,
+      ...(addresses.length > 1 ? { addresses } : {}),
       ...(key.csr === undefined ? {} : { csr: key.csr }),
       ...(request.replaces === undefined ? {} : { replaces: request.replaces }),
       ...(request.renewal === undefined ? {} : { renewal: request.renewal }),
@@ -134,7 +145,7 @@ export class Enroller {
     // The passphrase first: a record without it in the session would ask for it again at install.
     if (key.passphrase !== undefined) await this.deps.session.set({ [KEYS.passphrase(id)]: key.passphrase });
     await this.flow.save(enrollment);
-    this.deps.log.debug(`enrollment ${id} for ${request.email} recorded (${keyType}, ${usage}${request.keptKey === undefined ? '' : ', the kept key'}${key.csr === undefined ? '; waiting for its passphrase' : ''})`);
+    this.deps.log.debug(`enrollment ${id} for ${addresses.map((a) => a.email).join(', ')} recorded (${keyType}, ${usage}${request.keptKey === undefined ? '' : ', the kept key'}${key.csr === undefined ? '; waiting for its passphrase' : ''})`);
     return key.generated ? { enrollment, generatedPassphrase: key.passphrase! } : { enrollment };
   }
 
@@ -143,15 +154,15 @@ export class Enroller {
    * renewal with the kept key, that key — its CSR made now when its passphrase is known, else
    * the enrollment waits in `new` for it (the popup asks, as for an install after a restart).
    */
-  private async keyFor(request: StartRequest, keyType: KeyType, usage: Usage): Promise<{ encryptedKey: string; csr?: string; passphrase?: string; generated: boolean }> {
+  private async keyFor(request: StartRequest, emails: readonly string[], keyType: KeyType, usage: Usage): Promise<{ encryptedKey: string; csr?: string; passphrase?: string; generated: boolean }> {
     if (request.keptKey !== undefined) {
       if (request.passphrase === undefined) return { encryptedKey: request.keptKey, generated: false };
-      const csr = await csrForKeptKey(this.flow, request.keptKey, request.passphrase, request.email, usage);
+      const csr = await csrForKeptKey(this.flow, request.keptKey, request.passphrase, emails, usage);
       return { encryptedKey: request.keptKey, csr, passphrase: request.passphrase, generated: false };
     }
     const passphrase = request.passphrase ?? this.deps.keys.generatePassphrase();
     if (!isAcceptablePassphrase(passphrase)) throw new EnrollRequestError('weakPassphrase', `The passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters.`);
-    const key = await this.deps.keys.generate(request.email, keyType, usage, passphrase);
+    const key = await this.deps.keys.generate(emails, keyType, usage, passphrase);
     return { encryptedKey: bytesToBase64(key.encryptedKey), csr: bytesToBase64(key.csrDer), passphrase, generated: request.passphrase === undefined };
   }
 
@@ -228,6 +239,7 @@ export class Enroller {
       const e = await this.flow.load(id);
       if (isTerminal(e.step)) return e;
       await this.deps.session.remove([KEYS.passphrase(id), KEYS.generatedPassphrase(id)]);
+      await this.flow.releaseOrder(e);
       return this.flow.transition(e, 'cancelled', { encryptedKey: undefined, wakeAt: undefined, pendingReply: undefined }, 'cancelled by the user');
     });
   }
@@ -290,9 +302,11 @@ export class Enroller {
   private startRenewal(plan: RenewalPlan, renewal: 'user' | 'auto', termsAgreed: boolean, passphrase?: string): Promise<Started> {
     const { record } = plan;
     const given = passphrase ?? (plan.keptKey === undefined ? undefined : plan.passphrase);
+    const others = (record.identities ?? []).filter((a) => a.identityId !== record.identityId);
     return this.start({
       identityId: record.identityId,
       email: record.email,
+      ...(others.length === 0 ? {} : { alsoFor: others }),
       keyType: record.keyType,
       usage: record.usage,
       termsAgreed,

@@ -4,7 +4,7 @@
  */
 import { PortError, type ProblemInfo } from './ports';
 
-export const REQUEST_ERROR_CODES = ['busy', 'unknownEnrollment', 'unknownIdentity', 'wrongStep', 'noDirectory', 'weakPassphrase', 'noCertificate', 'mailGone', 'wrongPassphrase', 'rootMismatch', 'noKey'] as const;
+export const REQUEST_ERROR_CODES = ['busy', 'unknownEnrollment', 'unknownIdentity', 'wrongStep', 'noDirectory', 'weakPassphrase', 'noCertificate', 'mailGone', 'wrongPassphrase', 'rootMismatch', 'noKey', 'badAddresses'] as const;
 export type RequestErrorCode = (typeof REQUEST_ERROR_CODES)[number];
 
 /** Thrown for requests the flow refuses outright (the popup shows the code's sentence). */

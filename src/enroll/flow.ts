@@ -5,7 +5,8 @@
  * failure policy in ./schedule.ts.
  */
 import type { EnrollerDeps } from './deps';
-import { EnrollRequestError } from './errors';
+import { authorizationsToRelease } from './addresses';
+import { EnrollRequestError, messageOf } from './errors';
 import { Locks, LOCK } from './lock';
 import type { ProblemInfo } from './ports';
 import { transitioned, updated, type Patch } from './records';
@@ -73,11 +74,27 @@ export class Flow {
       ...(link !== undefined ? { link } : {}),
     };
     // A failed enrollment will never be installed: its key goes with it (it was only ever
-    // stored encrypted, but nothing should linger that has no use).
+    // stored encrypted, but nothing should linger that has no use), and its order goes too.
     await this.deps.session.remove([KEYS.passphrase(e.id)]);
+    await this.releaseOrder(e);
     const failed = await this.transition(e, 'failed', { error, wakeAt: undefined, encryptedKey: undefined, pendingReply: undefined }, `${code}: ${message}`);
     await this.deps.notifier.notify({ kind: 'failed', email: e.email, code, ...(problem ? { problem } : {}) });
     return failed;
+  }
+
+  /**
+   * Deactivates the authorizations of an order that will not be finalized (RFC 8555 §7.5.2), so
+   * that no order is left pending at the CA. Best effort: the enrollment ends either way.
+   */
+  async releaseOrder(e: Enrollment): Promise<void> {
+    for (const url of authorizationsToRelease(e)) {
+      try {
+        await this.deps.acme.deactivateAuthorization(e.directoryUrl, url);
+        this.deps.log.debug(`${e.id}: authorization ${url} deactivated`);
+      } catch (error) {
+        this.deps.log.debug(`${e.id}: could not deactivate ${url}: ${messageOf(error)}`);
+      }
+    }
   }
 
   /** The passphrase kept in storage.session, if this Thunderbird session still has it. */

@@ -9,6 +9,7 @@
  * once per enrollment. The join that led to a certificate is remembered per directory URL. A join
  * set in the options, or by an administrator's policy, always wins: nothing is tried or learned.
  */
+import { CHALLENGE_CLEARED } from './addresses';
 import type { ProblemInfo, StoragePort, TokenJoin, TokenJoinSetting } from './ports';
 import type { Patch } from './records';
 import type { Enrollment } from './state';
@@ -60,10 +61,13 @@ export async function initialJoin(storage: StoragePort, setting: TokenJoinSettin
 /**
  * Whether a refused reply is worth one more order with the other join: the join was chosen
  * automatically and not confirmed for this CA (a learned join that fails now points elsewhere),
- * the two readings really differed, a reply went out, and this enrollment has not tried yet.
+ * the two readings really differed, a reply went out, no other reply of the order was accepted,
+ * and this enrollment has not tried yet.
  */
 export function shouldTryOtherJoin(e: Enrollment): boolean {
-  return e.joinChoice === 'default' && e.joinRetriedFrom === undefined && e.answeredMail !== undefined && e.joinsAgree !== true;
+  // A reply of this order the CA already accepted (another address) shows the join was right.
+  const acceptedBefore = (e.confirmed ?? []).some((c) => c.answeredMail !== undefined);
+  return e.joinChoice === 'default' && e.joinRetriedFrom === undefined && e.answeredMail !== undefined && e.joinsAgree !== true && !acceptedBefore;
 }
 
 /**
@@ -72,24 +76,15 @@ export function shouldTryOtherJoin(e: Enrollment): boolean {
  */
 export function retryPatch(e: Enrollment, now: number, problem: ProblemInfo | undefined): Patch & { readonly tokenJoin: TokenJoin } {
   return {
+    ...CHALLENGE_CLEARED,
     tokenJoin: otherJoin(e.tokenJoin),
     joinRetriedFrom: { join: e.tokenJoin, at: now, ...(problem === undefined ? {} : { problem }) },
     earlierAnswers: [...(e.earlierAnswers ?? []), ...(e.answeredMail === undefined ? [] : [e.answeredMail])],
     orderUrl: undefined,
     finalizeUrl: undefined,
-    authorizationUrl: undefined,
-    challengeUrl: undefined,
-    challengeFrom: undefined,
-    tokenPart2: undefined,
-    answeredMail: undefined,
-    answeredAt: undefined,
-    joinUsed: undefined,
-    joinsAgree: undefined,
-    authenticity: undefined,
-    challengePosted: false,
-    waitingSince: undefined,
-    pendingReply: undefined,
-    mailRetry: undefined,
+    authorizationUrls: undefined,
+    confirmed: undefined,
+    current: undefined,
   };
 }
 

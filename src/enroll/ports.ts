@@ -126,9 +126,12 @@ export interface AcmePort {
   ensureAccount(request: AccountRequest): Promise<{ readonly accountUrl: string }>;
   /** The RFC 7638 thumbprint of the account key, for the key authorization (RFC 8555 §8.1). */
   thumbprint(directoryUrl: string): Promise<string>;
-  newOrder(directoryUrl: string, email: string, replaces?: string): Promise<OrderInfo>;
+  /** One order for every address (RFC 8555 §7.4: an `email` identifier each, RFC 8823 §2). */
+  newOrder(directoryUrl: string, emails: readonly string[], replaces?: string): Promise<OrderInfo>;
   getOrder(directoryUrl: string, orderUrl: string): Promise<OrderInfo>;
   getAuthorization(directoryUrl: string, authorizationUrl: string): Promise<AuthorizationInfo>;
+  /** RFC 8555 §7.5.2: an authorization the flow gave up on, so that its order does not linger. */
+  deactivateAuthorization(directoryUrl: string, authorizationUrl: string): Promise<void>;
   /** POST `{}` to the challenge URL (RFC 8555 §7.5.1). */
   respondToChallenge(directoryUrl: string, challengeUrl: string): Promise<void>;
   finalize(directoryUrl: string, finalizeUrl: string, csrDer: Uint8Array): Promise<OrderInfo>;
@@ -245,9 +248,10 @@ export interface CertificateSummary {
 
 /** src/pkcs12: the key never leaves this port unencrypted except into a PKCS#12. */
 export interface KeyPort {
-  generate(email: string, keyType: KeyType, usage: Usage, passphrase: string): Promise<GeneratedKey>;
+  /** A new key, encrypted, and its CSR naming every address (the first as the subject). */
+  generate(emails: readonly string[], keyType: KeyType, usage: Usage, passphrase: string): Promise<GeneratedKey>;
   /** A new CSR for a kept key (renewal with the same key). Throws PortError('wrongPassphrase') when the passphrase does not open it. */
-  csrForKey(encryptedKey: Uint8Array, passphrase: string, email: string, usage: Usage): Promise<Uint8Array>;
+  csrForKey(encryptedKey: Uint8Array, passphrase: string, emails: readonly string[], usage: Usage): Promise<Uint8Array>;
   /**
    * A `.p12` the user picked: its certificate and its key as PKCS#8 (for a revocation signed by
    * that key; the caller wipes it). Throws PortError('wrongPassphrase'), or PortError('fatal') for a damaged file.

@@ -56,6 +56,8 @@ export type Request =
       readonly passphrase?: string;
       readonly termsAgreed: boolean;
       readonly keepKey: boolean;
+      /** Other identities the same certificate is for (one order, one challenge mail each); absent: `identityId` only. */
+      readonly alsoFor?: readonly string[];
     }
   | { readonly type: 'approveReply'; readonly enrollmentId: string }
   | { readonly type: 'declineReply'; readonly enrollmentId: string }

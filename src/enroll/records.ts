@@ -4,7 +4,8 @@
  */
 import { TEMPORARY_REFUSAL_REASONS } from './vocabulary';
 import type { CertificateSummary, InstalledCertificate } from './ports';
-import { SCHEMA_VERSION, type CertificateRecord, type Enrollment, type HistoryEntry, type Refusal, type Step } from './state';
+import { addressesOf, isMultiAddress } from './addresses';
+import { SCHEMA_VERSION, type CertificateRecord, type Enrollment, type HistoryEntry, type OrderAddress, type Refusal, type Step } from './state';
 
 /** Refusals kept per enrollment: enough to explain, bounded against a flood of forged mail. */
 export const MAX_REFUSALS = 20;
@@ -78,6 +79,15 @@ export function temporaryRefusalOf(e: Enrollment, headerMessageId: string): Refu
   return e.step === 'awaiting-mail' ? e.refusals.find((r) => r.headerMessageId === headerMessageId && isTemporaryRefusal(r)) : undefined;
 }
 
+/**
+ * The record of another identity the same certificate is set on: the owner's certificate, and
+ * `coveredBy` naming the owner, whose record alone renews it; nothing of the owner's renewal state.
+ */
+export function coveredRecord(owner: CertificateRecord, address: OrderAddress): CertificateRecord {
+  const { renewal: _renewal, renewalNotified: _notified, autoRenew: _autoRenew, ...rest } = owner;
+  return { ...rest, identityId: address.identityId, email: address.email, coveredBy: owner.identityId };
+}
+
 /** What is remembered of a certificate once installed (the popup's summary, renewal's clock). */
 export function certificateRecord(
   e: Enrollment,
@@ -106,5 +116,6 @@ export function certificateRecord(
     installedAt: now,
     renewAt: renewal.renewAt,
     renewalSource: renewal.renewalSource,
+    ...(isMultiAddress(e) ? { identities: addressesOf(e) } : {}),
   };
 }

@@ -122,11 +122,39 @@ export interface PendingReply {
   readonly authenticity: string;
 }
 
+/** One address a certificate is for, and the Thunderbird identity that answers its challenge mail. */
+export interface OrderAddress {
+  readonly identityId: string;
+  readonly email: string;
+}
+
+/** An address of the order whose authorization is valid, and which mail proved it (none: the CA's earlier proof). */
+export interface ConfirmedAddress extends OrderAddress {
+  readonly authorizationUrl: string;
+  readonly answeredMail?: string;
+  readonly answeredAt?: number;
+}
+
+/**
+ * An enrollment: one order for one or several addresses. The first address is `identityId` /
+ * `email` (the record's owner: renewal, notifications, file names); the others are in
+ * `addresses`. Their authorizations are taken one at a time, in order: the challenge fields
+ * (`authorizationUrl` … `pendingReply`) are about the address `current` names, and an address
+ * whose authorization turned valid moves to `confirmed` (./addresses.ts).
+ */
 export interface Enrollment {
   readonly schema: number;
   readonly id: string;
   readonly identityId: string;
   readonly email: string;
+  /** Every address the certificate is for, the first one being `identityId`/`email`; absent: that one only. */
+  readonly addresses?: readonly OrderAddress[];
+  /** The order's authorizations (RFC 8555 §7.1.3): one per address. */
+  readonly authorizationUrls?: readonly string[];
+  /** The address whose challenge the flow works on now; absent: the first. */
+  readonly current?: OrderAddress;
+  /** Addresses of the current order already proven, in the order they were. */
+  readonly confirmed?: readonly ConfirmedAddress[];
   readonly directoryUrl: string;
   readonly keyType: KeyType;
   readonly usage: Usage;
@@ -189,7 +217,7 @@ export interface Enrollment {
   readonly joinsAgree?: boolean;
   /** The CA refused the reply made with this join; a second order uses the other (once). */
   readonly joinRetriedFrom?: { readonly join: TokenJoin; readonly at: number; readonly problem?: ProblemInfo };
-  /** Challenge mails answered for an earlier order of this enrollment: never answered again. */
+  /** Challenge mails this enrollment answered before the current challenge (an earlier address or order): never answered again. */
   readonly earlierAnswers?: readonly string[];
   /** When the current order was created: a challenge mail must be newer. */
   readonly orderedAt?: number;
@@ -230,6 +258,10 @@ export interface CertificateRecord {
   readonly renewal?: RenewalAttempt;
   /** How this certificate came: the renewal that replaced an earlier one (told in the popup). */
   readonly renewedFrom?: { readonly at: number; readonly auto: boolean; readonly sameKey: boolean; readonly sha256Fingerprint: string };
+  /** One certificate for several addresses: every identity it is set on, this one included; absent: this one only. */
+  readonly identities?: readonly OrderAddress[];
+  /** Set on the records of the other identities: the identity whose record renews and revokes this certificate. */
+  readonly coveredBy?: string;
 }
 
 /** An unattended renewal of a certificate record, kept on the record until the new certificate replaces it. */

@@ -12,7 +12,11 @@ function context(world: World, kicked: (string | undefined)[] = []): HandlerCont
     keys: world.keys,
     downloads: world.deps().downloads,
     settings: () => Promise.resolve({ ...world.settings, locked: false }),
-    identities: () => Promise.resolve([{ id: 'id1', email: 'alice@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: false, signMail: false, encrypt: false } }]),
+    identities: () =>
+      Promise.resolve([
+        { id: 'id1', email: 'alice@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: false, signMail: false, encrypt: false } },
+        { id: 'id2', email: 'alice.alias@example.test', name: 'Alice', accountName: 'Work', smime: { signing: false, encryption: false, signMail: false, encrypt: false } },
+      ]),
     kick: (id) => {
       kicked.push(id);
       if (id !== undefined) void enroller.advance(id);
@@ -28,7 +32,20 @@ describe('background request handlers', () => {
     const started = await handle(ctx, { type: 'start', identityId: 'id1', keyType: 'P-384', usage: 'sign', termsAgreed: true, keepKey: false });
     expect(started).toEqual({ ok: true, value: { enrollmentId: 'e1', generatedPassphrase: 'generated-passphrase-123' } });
     expect(kicked).toEqual(['e1']);
-    expect(world.keys.generated).toEqual([{ email: 'alice@example.test', keyType: 'P-384', usage: 'sign' }]);
+    expect(world.keys.generated).toEqual([{ email: 'alice@example.test', emails: ['alice@example.test'], keyType: 'P-384', usage: 'sign' }]);
+  });
+
+  it('starts one enrollment for several identities: their addresses, in the order given, in one key request', async () => {
+    const world = new World();
+    const ctx = context(world);
+    const started = await handle(ctx, { type: 'start', identityId: 'id1', keyType: 'P-256', usage: 'both', termsAgreed: true, keepKey: false, alsoFor: ['id2'] });
+    expect(started.ok).toBe(true);
+    expect(world.keys.generated.map((g) => g.emails)).toEqual([['alice@example.test', 'alice.alias@example.test']]);
+    const [e] = await world.enroller().list();
+    expect(e?.addresses).toEqual([{ identityId: 'id1', email: 'alice@example.test' }, { identityId: 'id2', email: 'alice.alias@example.test' }]);
+    // An identity the add-on does not know is refused before anything is asked of the CA.
+    const unknown = await handle(ctx, { type: 'start', identityId: 'id1', keyType: 'P-256', usage: 'both', termsAgreed: true, keepKey: false, alsoFor: ['id9'] });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'unknownIdentity' } });
   });
 
   it('gives the popup its state without any key material', async () => {
@@ -37,7 +54,7 @@ describe('background request handlers', () => {
     await handle(ctx, { type: 'start', identityId: 'id1', keyType: 'P-256', usage: 'both', passphrase: 'correct horse battery', termsAgreed: true, keepKey: false });
     const state = await handle(ctx, { type: 'getState' });
     if (!state.ok) throw new Error(state.error.message);
-    expect(state.value.identities.map((i) => i.email)).toEqual(['alice@example.test']);
+    expect(state.value.identities.map((i) => i.email)).toEqual(['alice@example.test', 'alice.alias@example.test']);
     expect(state.value.enrollments).toHaveLength(1);
     const view = state.value.enrollments[0]!;
     expect(view.hasKey).toBe(true);

@@ -57,7 +57,7 @@ describe('mail-check adapter', () => {
 describe('keys adapter', () => {
   it('stores only an encrypted key, and a wrong passphrase is reported as such', async () => {
     const keys = createKeysAdapter({ crypto, iterations: 1_000 });
-    const { csrDer, encryptedKey } = await keys.generate('alice@example.test', 'P-256', 'both', 'correct horse battery');
+    const { csrDer, encryptedKey } = await keys.generate(['alice@example.test'], 'P-256', 'both', 'correct horse battery');
     expect(csrDer[0]).toBe(0x30);
     expect(Buffer.from(encryptedKey).toString('latin1')).not.toContain('correct horse');
     await expect(keys.buildPkcs12(encryptedKey, 'wrong passphrase', '', 'x')).rejects.toMatchObject({ kind: 'wrongPassphrase' });

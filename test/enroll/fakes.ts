@@ -101,7 +101,11 @@ export class FakeAcme implements AcmePort {
   private orders = 0;
   private authzFetches = 0;
   private orderFetches = 0;
-  private readonly perEmail = new Map<string, number>();
+  /** Authorization id (`<order>` for the first address, `<order>-<i>` for the others) → its address. */
+  private readonly perAuthz = new Map<string, string>();
+  private readonly orderAuthzs = new Map<string, string[]>();
+  /** Authorizations the flow deactivated (RFC 8555 §7.5.2). */
+  readonly deactivated: string[] = [];
 
   failNext(method: string, ...errors: PortError[]): void {
     this.failures.set(method, [...(this.failures.get(method) ?? []), ...errors]);
@@ -126,16 +130,27 @@ export class FakeAcme implements AcmePort {
     this.enter('thumbprint');
     return Promise.resolve('THUMB');
   }
-  newOrder(_d: string, email: string, replaces?: string): Promise<OrderInfo> {
-    this.enter('newOrder', replaces === undefined ? email : `${email} replaces=${replaces}`);
+  newOrder(_d: string, emails: readonly string[], replaces?: string): Promise<OrderInfo> {
+    const listed = emails.join(',');
+    this.enter('newOrder', replaces === undefined ? listed : `${listed} replaces=${replaces}`);
     const n = ++this.orders;
-    this.perEmail.set(email, n);
-    return Promise.resolve({ url: `https://ca.test/order/${n}`, status: 'pending', authorizations: [`https://ca.test/authz/${n}`], finalize: `https://ca.test/order/${n}/finalize` });
+    const ids = emails.map((email, i) => {
+      const id = i === 0 ? String(n) : `${n}-${i + 1}`;
+      this.perAuthz.set(id, email);
+      return id;
+    });
+    this.orderAuthzs.set(String(n), ids);
+    return Promise.resolve({ url: `https://ca.test/order/${n}`, status: 'pending', authorizations: ids.map((id) => `https://ca.test/authz/${id}`), finalize: `https://ca.test/order/${n}/finalize` });
+  }
+  deactivateAuthorization(_d: string, url: string): Promise<void> {
+    this.enter('deactivateAuthorization', url);
+    this.deactivated.push(url);
+    return Promise.resolve();
   }
   getOrder(_d: string, url: string): Promise<OrderInfo> {
     this.enter('getOrder');
     const n = url.split('/').pop()!;
-    const base = { url, authorizations: [`https://ca.test/authz/${n}`], finalize: `${url}/finalize` };
+    const base = { url, authorizations: (this.orderAuthzs.get(n) ?? [n]).map((id) => `https://ca.test/authz/${id}`), finalize: `${url}/finalize` };
     if (!this.wasFinalized(n)) return Promise.resolve({ ...base, status: 'ready' });
     const status = this.orderStatusAfterFinalize[Math.min(this.orderFetches++, this.orderStatusAfterFinalize.length - 1)]!;
     return Promise.resolve(this.orderInfo(base, status));
@@ -147,7 +162,7 @@ export class FakeAcme implements AcmePort {
   getAuthorization(_d: string, url: string): Promise<AuthorizationInfo> {
     this.enter('getAuthorization');
     const n = url.split('/').pop()!;
-    const email = [...this.perEmail.entries()].find(([, v]) => String(v) === n)?.[0] ?? 'unknown@x';
+    const email = this.perAuthz.get(n) ?? 'unknown@x';
     const status = !this.wasPosted(n) ? this.authzInitial : this.authzAfterPost[Math.min(this.authzFetches++, this.authzAfterPost.length - 1)]!;
     const challenge = this.offerChallenge
       ? { challenge: { url: `https://ca.test/chall/${n}`, status: status === 'invalid' ? ('invalid' as const) : ('pending' as const), token: `T2-${n}`, from: CA_FROM, ...(status === 'invalid' && this.challengeError ? { error: this.challengeError } : {}) } }
@@ -273,23 +288,24 @@ const dec = new TextDecoder();
 
 /** "Encrypts" by tagging with the passphrase's length and a checksum: enough to detect a wrong one, and no clear key. */
 export class FakeKeys implements KeyPort {
-  generated: { email: string; keyType: KeyType; usage: Usage }[] = [];
+  generated: { email: string; emails: readonly string[]; keyType: KeyType; usage: Usage }[] = [];
   /** Keys made so far: each key is named, and the fake CSR names the key it was made with. */
   private keyCount = 0;
   /** What a fake `.p12` holds (bytes `P12FILE:<name>`): its passphrase, certificate and key. */
   readonly p12Files = new Map<string, { passphrase: string; certificate: string; key: string }>();
   notBefore = 0;
   lifetime = 90 * DAY;
-  generate(email: string, keyType: KeyType, usage: Usage, passphrase: string): Promise<{ csrDer: Uint8Array; encryptedKey: Uint8Array }> {
-    this.generated.push({ email, keyType, usage });
+  generate(emails: readonly string[], keyType: KeyType, usage: Usage, passphrase: string): Promise<{ csrDer: Uint8Array; encryptedKey: Uint8Array }> {
+    const email = emails[0]!;
+    this.generated.push({ email, emails, keyType, usage });
     const key = `KEY${++this.keyCount}-${email}`;
-    return Promise.resolve({ csrDer: enc.encode(`CSR:${email}:${key}`), encryptedKey: enc.encode(`ENC(${hash(passphrase)}):${key}`) });
+    return Promise.resolve({ csrDer: enc.encode(`CSR:${emails.join(',')}:${key}`), encryptedKey: enc.encode(`ENC(${hash(passphrase)}):${key}`) });
   }
-  csrForKey(encryptedKey: Uint8Array, passphrase: string, email: string): Promise<Uint8Array> {
+  csrForKey(encryptedKey: Uint8Array, passphrase: string, emails: readonly string[]): Promise<Uint8Array> {
     const text = dec.decode(encryptedKey);
     const prefix = `ENC(${hash(passphrase)}):`;
     if (!text.startsWith(prefix)) return Promise.reject(new PortError('wrongPassphrase', 'wrong passphrase'));
-    return Promise.resolve(enc.encode(`CSR:${email}:${text.slice(prefix.length)}`));
+    return Promise.resolve(enc.encode(`CSR:${emails.join(',')}:${text.slice(prefix.length)}`));
   }
   openPkcs12(pkcs12: Uint8Array, passphrase: string): Promise<{ certificateDer: Uint8Array; pkcs8: Uint8Array }> {
     const file = this.p12Files.get(dec.decode(pkcs12).replace(/^P12FILE:/, ''));

@@ -105,8 +105,8 @@ describe('enrollment: the happy path', () => {
     await enroller.start({ ...ALICE, passphrase: PASS, termsAgreed: true });
     await enroller.start({ ...BOB, passphrase: PASS, termsAgreed: true, keyType: 'P-384', usage: 'encrypt' });
     expect(world.keys.generated).toEqual([
-      { email: ALICE.email, keyType: 'RSA-3072', usage: 'sign' },
-      { email: BOB.email, keyType: 'P-384', usage: 'encrypt' },
+      { email: ALICE.email, emails: [ALICE.email], keyType: 'RSA-3072', usage: 'sign' },
+      { email: BOB.email, emails: [BOB.email], keyType: 'P-384', usage: 'encrypt' },
     ]);
   });
 });

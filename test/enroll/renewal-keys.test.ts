@@ -27,18 +27,18 @@ function publicKeyOfCsr(csr: Uint8Array): string {
 describe('the kept key renews with the same public key', () => {
   for (const keyType of ['P-256', 'RSA-2048'] as const) {
     it(`same key (${keyType}): the renewal CSR carries the first CSR's public key`, async () => {
-      const first = await keys.generate('alice@example.test', keyType, 'both', 'kept key passphrase');
-      const renewal = await keys.csrForKey(first.encryptedKey, 'kept key passphrase', 'alice@example.test', 'both');
+      const first = await keys.generate(['alice@example.test'], keyType, 'both', 'kept key passphrase');
+      const renewal = await keys.csrForKey(first.encryptedKey, 'kept key passphrase', ['alice@example.test'], 'both');
       expect(publicKeyOfCsr(renewal)).toBe(publicKeyOfCsr(first.csrDer));
-      const other = await keys.generate('alice@example.test', keyType, 'both', 'kept key passphrase');
+      const other = await keys.generate(['alice@example.test'], keyType, 'both', 'kept key passphrase');
       expect(publicKeyOfCsr(other.csrDer)).not.toBe(publicKeyOfCsr(first.csrDer));
     }, 60_000);
   }
 
   it('a wrong passphrase is a wrongPassphrase PortError', async () => {
-    const first = await keys.generate('alice@example.test', 'P-256', 'sign', 'kept key passphrase');
-    await expect(keys.csrForKey(first.encryptedKey, 'not it at all', 'alice@example.test', 'sign')).rejects.toMatchObject({ kind: 'wrongPassphrase' });
-    await expect(keys.csrForKey(first.encryptedKey, 'not it at all', 'alice@example.test', 'sign')).rejects.toBeInstanceOf(PortError);
+    const first = await keys.generate(['alice@example.test'], 'P-256', 'sign', 'kept key passphrase');
+    await expect(keys.csrForKey(first.encryptedKey, 'not it at all', ['alice@example.test'], 'sign')).rejects.toMatchObject({ kind: 'wrongPassphrase' });
+    await expect(keys.csrForKey(first.encryptedKey, 'not it at all', ['alice@example.test'], 'sign')).rejects.toBeInstanceOf(PortError);
   });
 
   it('a file that is not a PKCS#12 is refused as damaged, not as a wrong passphrase', async () => {

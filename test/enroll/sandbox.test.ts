@@ -215,6 +215,6 @@ describe('the enrollment flow against the sandbox CA, with the real core', () =>
     expect(second?.serialNumber).not.toBe(first?.serialNumber);
     expect(h.replies).toHaveLength(2);
     // The CA recorded the replacement: naming the old certificate again is a conflict (RFC 9773 §5).
-    await expect(h.acme.newOrder(sandbox.directoryUrl, bob.email, renewal.replaces)).rejects.toThrow(/already replaced/);
+    await expect(h.acme.newOrder(sandbox.directoryUrl, [bob.email], renewal.replaces)).rejects.toThrow(/already replaced/);
   });
 });

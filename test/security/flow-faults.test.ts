@@ -61,6 +61,7 @@ function faulty(inner: AcmePort, random: () => number, rate: number, log: string
     ensureAccount: wrap('ensureAccount', (r) => inner.ensureAccount(r)),
     thumbprint: wrap('thumbprint', (d) => inner.thumbprint(d)),
     newOrder: wrap('newOrder', (d, e, r?: string) => inner.newOrder(d, e, r)),
+    deactivateAuthorization: wrap('deactivateAuthorization', (d, u) => inner.deactivateAuthorization(d, u)),
     getOrder: wrap('getOrder', (d, u) => inner.getOrder(d, u)),
     getAuthorization: wrap('getAuthorization', (d, u) => inner.getAuthorization(d, u)),
     respondToChallenge: wrap('respondToChallenge', (d, u) => inner.respondToChallenge(d, u)),

@@ -174,11 +174,16 @@ export class MemoryAcme implements AcmePort {
   thumbprint(): Promise<string> {
     return Promise.resolve(this.challenge.thumbprint);
   }
-  newOrder(_d: string, email: string): Promise<OrderInfo> {
+  newOrder(_d: string, emails: readonly string[]): Promise<OrderInfo> {
+    const email = emails.join(',');
     this.calls.push(`newOrder ${email}`);
     const n = ++this.orders;
     this.emails.set(n, email);
     return Promise.resolve({ url: `https://ca.example/acme/order/${n}`, status: 'pending', authorizations: [`https://ca.example/acme/authz/${n}`], finalize: `https://ca.example/acme/order/${n}/finalize` });
+  }
+  deactivateAuthorization(_d: string, url: string): Promise<void> {
+    this.calls.push(`deactivateAuthorization ${url}`);
+    return Promise.resolve();
   }
   getOrder(_d: string, url: string): Promise<OrderInfo> {
     this.calls.push('getOrder');
@@ -252,14 +257,15 @@ export class RecordingReply implements ReplyPort {
 
 /** A key port without crypto, for suites about mail: the "encrypted key" is an opaque tag. */
 export class OpaqueKeys implements KeyPort {
-  generate(email: string): Promise<GeneratedKey> {
+  generate(emails: readonly string[]): Promise<GeneratedKey> {
+    const email = emails.join(',');
     return Promise.resolve({ csrDer: new TextEncoder().encode(`CSR ${email}`), encryptedKey: new TextEncoder().encode(`SEALED ${email}`) });
   }
   buildPkcs12(): Promise<Uint8Array> {
     return Promise.resolve(new Uint8Array([0x30, 0x00]));
   }
-  csrForKey(_key: Uint8Array, _passphrase: string, email: string): Promise<Uint8Array> {
-    return Promise.resolve(new TextEncoder().encode(`CSR ${email}`));
+  csrForKey(_key: Uint8Array, _passphrase: string, emails: readonly string[]): Promise<Uint8Array> {
+    return Promise.resolve(new TextEncoder().encode(`CSR ${emails.join(',')}`));
   }
   openPkcs12(): Promise<{ certificateDer: Uint8Array; pkcs8: Uint8Array }> {
     return Promise.reject(new Error('OpaqueKeys reads no .p12'));

@@ -183,14 +183,18 @@ export function createAcmeAdapter(options: AcmeAdapterOptions): AcmePort {
         return { accountUrl: account.url };
       }),
     thumbprint: (directoryUrl) => call(async () => accountKeyThumbprint((await client(directoryUrl)).accountKey, options.crypto)),
-    newOrder: (directoryUrl, email, replaces) =>
+    newOrder: (directoryUrl, emails, replaces) =>
       call(async () => {
         const acme = await withAccount(directoryUrl);
         const withReplaces = replaces !== undefined && (await acme.directory()).renewalInfo !== undefined;
-        return orderInfo(await acme.newOrder([{ type: 'email', value: email }], withReplaces ? { replaces } : {}));
+        return orderInfo(await acme.newOrder(emails.map((value) => ({ type: 'email', value })), withReplaces ? { replaces } : {}));
       }),
     getOrder: (directoryUrl, orderUrl) => call(async () => orderInfo(await (await withAccount(directoryUrl)).getOrder(orderUrl))),
     getAuthorization: (directoryUrl, url) => call(async () => authorizationInfo(await (await withAccount(directoryUrl)).getAuthorization(url))),
+    deactivateAuthorization: (directoryUrl, url) =>
+      call(async () => {
+        await (await withAccount(directoryUrl)).deactivateAuthorization(url);
+      }),
     respondToChallenge: (directoryUrl, url) =>
       call(async () => {
         await (await withAccount(directoryUrl)).respondToChallenge(url);

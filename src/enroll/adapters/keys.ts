@@ -53,14 +53,14 @@ export function createKeysAdapter(options: KeysAdapterOptions): KeyPort {
   const certificatesOf = (chainPem: string): Uint8Array[] =>
     pemDecodeAll(chainPem).filter((block) => block.label === 'CERTIFICATE').map((block) => block.der);
   return {
-    async generate(email, keyType, usage, passphrase) {
+    async generate(emails, keyType, usage, passphrase) {
       const keys = await generateKey(keyType, crypto);
-      const csrDer = await createCsr({ keys, emails: [email], usage }, crypto);
+      const csrDer = await createCsr({ keys, emails, usage }, crypto);
       const encryptedKey = await encryptPrivateKey(keys.privateKey, passphrase, crypto, iterations);
       return { csrDer, encryptedKey };
     },
 
-    async csrForKey(encryptedKey, passphrase, email, usage) {
+    async csrForKey(encryptedKey, passphrase, emails, usage) {
       let keys: CryptoKeyPair;
       try {
         keys = await decryptKeyPair(encryptedKey, passphrase, crypto);
@@ -68,7 +68,7 @@ export function createKeysAdapter(options: KeysAdapterOptions): KeyPort {
         if (error instanceof WrongPassphraseError) throw new PortError('wrongPassphrase', error.message, { cause: error });
         throw error;
       }
-      return createCsr({ keys, emails: [email], usage }, crypto);
+      return createCsr({ keys, emails, usage }, crypto);
     },
 
     async openPkcs12(pkcs12, passphrase) {

@@ -11,6 +11,7 @@
  * saying how many days the certificate has left. Every write of a certificate record runs under
  * the identity's certificate lock.
  */
+import { covers } from '../addresses';
 import { EnrollRequestError, messageOf } from '../errors';
 import type { Flow } from '../flow';
 import { LOCK } from '../lock';
@@ -70,7 +71,7 @@ export function daysLeft(notAfter: number, now: number): number {
 
 /** The identity's unfinished enrollment, if any (a renewal or a first issuance). */
 function runningFor(enrollments: readonly Enrollment[], identityId: string): Enrollment | undefined {
-  return enrollments.find((e) => e.identityId === identityId && !isTerminal(e.step));
+  return enrollments.find((e) => covers(e, identityId) && !isTerminal(e.step));
 }
 
 /**
@@ -78,7 +79,8 @@ function runningFor(enrollments: readonly Enrollment[], identityId: string): Enr
  * by time (revoked, expired, a renewal running, or the user already told).
  */
 export function renewalCheckAt(record: CertificateRecord, policy: AutoRenewPolicy, enrollments: readonly Enrollment[], now: number): number | undefined {
-  if (record.revoked || record.notAfter <= now) return undefined;
+  // A certificate for several identities is watched through its owner's record only.
+  if (record.revoked || record.notAfter <= now || record.coveredBy !== undefined) return undefined;
   const tracked = record.renewal?.enrollmentId;
   if (tracked !== undefined) {
     const e = enrollments.find((x) => x.id === tracked);
@@ -121,7 +123,7 @@ export async function checkRenewals(flow: Flow, start: RenewalStarter): Promise<
   for (const listed of await listCertificates(storage)) {
     await flow.locks.run(LOCK.certificate(listed.identityId), async () => {
       const record = await loadCertificate(storage, listed.identityId);
-      if (!record || record.revoked || record.notAfter <= now) return;
+      if (!record || record.revoked || record.notAfter <= now || record.coveredBy !== undefined) return;
       let updated = await refreshWindow(flow, record, now);
       updated = await settleAttempt(flow, updated, enrollments, now);
       const isDue = updated.renewAt <= now;
@@ -254,7 +256,9 @@ export interface RenewalPlan {
 
 /** The same settings, `replaces` when the CA offers ARI, and the kept key with its passphrase when there. */
 export async function renewalPlan(flow: Flow, identityId: string): Promise<RenewalPlan> {
-  const record = await loadCertificate(flow.deps.storage, identityId);
+  const shown = await loadCertificate(flow.deps.storage, identityId);
+  // A certificate shared by several identities is renewed, for all of them, through its owner's record.
+  const record = shown?.coveredBy === undefined ? shown : await loadCertificate(flow.deps.storage, shown.coveredBy);
   if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');
   let replaces: string | undefined;
   try {

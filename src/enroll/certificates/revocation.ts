@@ -4,7 +4,7 @@
  * certificate this add-on did not install, does not stop it). A certificate record is written
  * under its certificate lock.
  */
-import { base64Encode as bytesToBase64 } from '../../common/encoding';
+import { pemEncode } from '../../common/encoding';
 import { EnrollRequestError } from '../errors';
 import type { Flow } from '../flow';
 import { LOCK } from '../lock';
@@ -12,18 +12,37 @@ import { PortError, type RevocationReason } from '../ports';
 import type { CertificateRecord } from '../state';
 import { listCertificates, loadCertificate, saveCertificate } from '../store';
 
-/** Revokes the certificate with the CA (account key), unsets it on the identity, and records the revocation. */
-export function revoke(flow: Flow, identityId: string, reason: RevocationReason): Promise<CertificateRecord> {
-  return flow.locks.run(LOCK.certificate(identityId), async () => {
+/**
+ * Revokes the certificate with the CA (account key), unsets it on the identity, and records the
+ * revocation; a certificate shared by several identities is unset on each of them.
+ */
+export async function revoke(flow: Flow, identityId: string, reason: RevocationReason): Promise<CertificateRecord> {
+  const revoked = await flow.locks.run(LOCK.certificate(identityId), async () => {
     const { storage, acme, keys, certStore } = flow.deps;
     const record = await loadCertificate(storage, identityId);
     if (!record) throw new EnrollRequestError('noCertificate', 'This identity has no certificate from this add-on.');
     await acme.revoke(record.directoryUrl, keys.leafDer(record.chainPem), reason);
     await certStore.clearIdentityCertificates(identityId, record.dbKey);
-    const revoked: CertificateRecord = { ...record, revoked: { at: flow.now(), reason } };
-    await saveCertificate(storage, revoked);
-    return revoked;
+    const done: CertificateRecord = { ...record, revoked: { at: flow.now(), reason } };
+    await saveCertificate(storage, done);
+    return done;
   });
+  await revokedElsewhere(flow, revoked);
+  return revoked;
+}
+
+/** The same certificate on the other identities it covers: unset there and recorded as revoked too. */
+async function revokedElsewhere(flow: Flow, revoked: CertificateRecord): Promise<void> {
+  const { storage, certStore } = flow.deps;
+  const others = (await listCertificates(storage)).filter((r) => r.identityId !== revoked.identityId && r.sha256Fingerprint === revoked.sha256Fingerprint && r.revoked === undefined);
+  for (const other of others) {
+    await flow.locks.run(LOCK.certificate(other.identityId), async () => {
+      const current = await loadCertificate(storage, other.identityId);
+      if (current?.sha256Fingerprint !== revoked.sha256Fingerprint || current.revoked !== undefined) return;
+      await certStore.clearIdentityCertificates(current.identityId, current.dbKey);
+      await saveCertificate(storage, { ...current, revoked: revoked.revoked! });
+    });
+  }
 }
 
 /** What a revocation by certificate key revoked: the addresses, and the identity's record when it was one of ours. */
@@ -31,12 +50,6 @@ export interface RevokedByKey {
   readonly emails: readonly string[];
   readonly sha256Fingerprint: string;
   readonly record?: CertificateRecord;
-}
-
-function pemOf(der: Uint8Array): string {
-  const base64 = bytesToBase64(der);
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
 /**
@@ -54,7 +67,7 @@ export async function revokeWithCertificateKey(flow: Flow, pkcs12: Uint8Array, p
     throw error;
   }
   try {
-    const summary = await keys.inspect(pemOf(opened.certificateDer));
+    const summary = await keys.inspect(pemEncode('CERTIFICATE', opened.certificateDer));
     const ours = (await listCertificates(storage)).find((r) => r.sha256Fingerprint === summary.sha256Fingerprint && r.revoked === undefined);
     const directoryUrl = ours?.directoryUrl ?? (await flow.deps.settings()).directoryUrl;
     if (directoryUrl === '') throw new EnrollRequestError('noDirectory', 'No certificate authority is configured.');
@@ -63,7 +76,7 @@ export async function revokeWithCertificateKey(flow: Flow, pkcs12: Uint8Array, p
       await acme.revokeWithCertificateKey(directoryUrl, opened.certificateDer, opened.pkcs8, reason);
       return result;
     }
-    return await flow.locks.run(LOCK.certificate(ours.identityId), async () => {
+    const outcome: RevokedByKey = await flow.locks.run(LOCK.certificate(ours.identityId), async () => {
       await acme.revokeWithCertificateKey(directoryUrl, opened.certificateDer, opened.pkcs8, reason);
       const current = await loadCertificate(storage, ours.identityId);
       // Replaced meanwhile (a renewal installed): the identity keeps its new certificate.
@@ -73,6 +86,8 @@ export async function revokeWithCertificateKey(flow: Flow, pkcs12: Uint8Array, p
       await saveCertificate(storage, revoked);
       return { ...result, record: revoked };
     });
+    if (outcome.record) await revokedElsewhere(flow, outcome.record);
+    return outcome;
   } finally {
     opened.pkcs8.fill(0);
   }

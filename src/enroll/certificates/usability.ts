@@ -11,7 +11,7 @@ import type { Flow } from '../flow';
 import { LOCK } from '../lock';
 import type { Usage } from '../ports';
 import type { CertificateRecord } from '../state';
-import { loadCertificate, saveCertificate } from '../store';
+import { listCertificates, loadCertificate, saveCertificate } from '../store';
 import { assessAfterInstall, checkUsability, declined, trustRootWithConsent, UsabilityError, type Usability, type UsabilityDeps } from '../usability';
 
 function usabilityDeps(flow: Flow): UsabilityDeps {
@@ -70,9 +70,24 @@ function withRecord(flow: Flow, identityId: string, fn: (record: CertificateReco
   });
 }
 
+/**
+ * A certificate set on several identities has one verdict (NSS judges the certificate, not the
+ * identity): the user's decision on one record is carried to the others, with the defaults it set.
+ */
+async function shareDecision(flow: Flow, decided: CertificateRecord): Promise<CertificateRecord> {
+  const siblings = (await listCertificates(flow.deps.storage)).filter((r) => r.identityId !== decided.identityId && r.sha256Fingerprint === decided.sha256Fingerprint && r.revoked === undefined);
+  for (const sibling of siblings) {
+    await withRecord(flow, sibling.identityId, async (record) => {
+      if (record.sha256Fingerprint !== decided.sha256Fingerprint || decided.usability === undefined) return record;
+      return applySendDefaults(flow, record, decided.usability);
+    });
+  }
+  return decided;
+}
+
 /** The user's consent to trust exactly the root shown (by its fingerprint) for e-mail; checked again after. */
-export function trustRoot(flow: Flow, identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
-  return withRecord(flow, identityId, async (record) => {
+export async function trustRoot(flow: Flow, identityId: string, sha256Fingerprint: string): Promise<CertificateRecord> {
+  return shareDecision(flow, await withRecord(flow, identityId, async (record) => {
     if (record.revoked) throw new EnrollRequestError('wrongStep', 'This certificate is revoked.');
     if (!record.usability) throw new EnrollRequestError('wrongStep', 'This certificate has not been checked yet.');
     try {
@@ -82,15 +97,15 @@ export function trustRoot(flow: Flow, identityId: string, sha256Fingerprint: str
       if (error instanceof UsabilityError) throw new EnrollRequestError('rootMismatch', error.message, { cause: error });
       throw error;
     }
-  });
+  }));
 }
 
 /** The user said no: Thunderbird cannot sign or encrypt with it, and the popup keeps the way back. */
-export function declineRoot(flow: Flow, identityId: string): Promise<CertificateRecord> {
-  return withRecord(flow, identityId, (record) => {
+export async function declineRoot(flow: Flow, identityId: string): Promise<CertificateRecord> {
+  return shareDecision(flow, await withRecord(flow, identityId, (record) => {
     if (!record.usability) return Promise.reject(new EnrollRequestError('wrongStep', 'This certificate has not been checked yet.'));
     return Promise.resolve({ ...record, usability: declined(record.usability, flow.now()) });
-  });
+  }));
 }
 
 /** Asks NSS again (e.g. when the popup opens): expiry, a root trusted or distrusted since. */

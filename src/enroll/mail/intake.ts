@@ -9,6 +9,7 @@
  * recent mail, with back-off, until the validation time-out; only a refusal for good blocks a mail.
  */
 import { mayBeChallengeSubject } from '../../messages/prefilter';
+import { addressesOf, currentAddress } from '../addresses';
 import { messageOf } from '../errors';
 import type { Flow } from '../flow';
 import { PortError, type MailRef } from '../ports';
@@ -77,7 +78,8 @@ export async function newMail(flow: Flow, mails: readonly MailRef[], advance: (e
       continue;
     }
     const to = flow.deps.mailCheck.addressedTo(raw);
-    for (const target of active.filter((e) => isAddressedTo(e.email, to))) {
+    // Any address of the enrollment: the answer rule then looks only at the current one's mail.
+    for (const target of active.filter((e) => addressesOf(e).some((a) => isAddressedTo(a.email, to)))) {
       await guarded(target.id, async (e) => {
         let next: Enrollment;
         try {
@@ -170,8 +172,9 @@ async function rawOrSkip(flow: Flow, mail: MailRef): Promise<Uint8Array | undefi
 async function considerMail(flow: Flow, e: Enrollment, mail: MailRef, raw: Uint8Array, to: readonly string[]): Promise<Enrollment> {
   const settled = isSettled(e, mail.headerMessageId);
   const arrivedBeforeOrder = e.preexistingMail?.includes(mail.headerMessageId) === true;
-  const answeredElsewhere = isAddressedTo(e.email, to) && !settled && !arrivedBeforeOrder && (await listEnrollments(flow.deps.storage)).some((other) => other.id !== e.id && other.answeredMail === mail.headerMessageId);
-  const facts: MailFacts = { email: e.email, addressedTo: to, settled, arrivedBeforeOrder, answeredElsewhere };
+  const email = currentAddress(e).email;
+  const answeredElsewhere = isAddressedTo(email, to) && !settled && !arrivedBeforeOrder && (await listEnrollments(flow.deps.storage)).some((other) => other.id !== e.id && other.answeredMail === mail.headerMessageId);
+  const facts: MailFacts = { email, addressedTo: to, settled, arrivedBeforeOrder, answeredElsewhere };
   let decision = decideMail(facts);
   if (decision.kind === 'check') {
     const outcome = await check(flow, e, raw);
@@ -186,7 +189,7 @@ async function considerMail(flow: Flow, e: Enrollment, mail: MailRef, raw: Uint8
       if (decision.notify) flow.deps.log.debug(`refused ${mail.headerMessageId}: ${decision.reasons.join(', ')}`);
       const refused = withRefusal(e, { ...seen, reasons: decision.reasons, detail: decision.detail });
       await flow.save(refused);
-      if (decision.notify) await flow.deps.notifier.notify({ kind: 'refused', email: e.email, reasons: decision.reasons });
+      if (decision.notify) await flow.deps.notifier.notify({ kind: 'refused', email, reasons: decision.reasons });
       return refused;
     }
     case 'defer': {
@@ -226,7 +229,7 @@ async function check(flow: Flow, e: Enrollment, raw: Uint8Array): Promise<CheckO
   const thumbprint = await flow.deps.acme.thumbprint(e.directoryUrl);
   try {
     return await flow.deps.mailCheck.check(raw, {
-      email: e.email,
+      email: currentAddress(e).email,
       from: e.challengeFrom!,
       tokenPart2: e.tokenPart2!,
       thumbprint,

@@ -4,6 +4,7 @@
  * Thunderbird's certificate store, set on the identity, and remembered as the identity's
  * certificate record. The pending key is then removed unless the user chose to keep it.
  */
+import { addressesOf } from '../addresses';
 import { offerPkcs12 } from '../certificates/download';
 import { assessInstalled } from '../certificates/usability';
 import { carriedOver, initialRenewal } from '../certificates/renewal';
@@ -12,8 +13,8 @@ import { EnrollRequestError, messageOf } from '../errors';
 import type { Flow } from '../flow';
 import { LOCK } from '../lock';
 import { PortError, type InstalledCertificate } from '../ports';
-import { certificateRecord } from '../records';
-import { KEYS, type Enrollment } from '../state';
+import { certificateRecord, coveredRecord } from '../records';
+import { KEYS, type CertificateRecord, type Enrollment, type OrderAddress } from '../state';
 import { loadCertificate, saveCertificate } from '../store';
 
 export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
@@ -38,7 +39,8 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   let installed: InstalledCertificate;
   try {
     installed = await certStore.importPkcs12(importFile.pkcs12, importFile.secret, e.email, summary.sha256Fingerprint);
-    await certStore.setIdentityCertificates(e.identityId, installed, e.usage);
+    // Set on every identity the certificate is for (several addresses in one certificate).
+    for (const address of addressesOf(e)) await certStore.setIdentityCertificates(address.identityId, installed, e.usage);
   } catch (error) {
     return flow.fail(e, 'install', messageOf(error));
   }
@@ -54,6 +56,7 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
     await saveCertificate(storage, checked);
     return checked;
   });
+  for (const address of addressesOf(e).slice(1)) await installCovered(flow, record, address);
   const verdict = record.usability?.verdict ?? 'unknown';
   current = await flow.update(current, {}, `checked by NSS: ${verdict}`);
   const keyNote = e.keepKey ? 'key kept (encrypted) for renewal' : 'pending key removed';
@@ -69,6 +72,15 @@ export async function install(flow: Flow, e: Enrollment): Promise<Enrollment> {
   else if (e.renewal !== undefined) await notifier.notify({ kind: 'renewed', email: e.email, notAfter: record.notAfter });
   else await notifier.notify({ kind: 'installed', email: e.email });
   return done;
+}
+
+/** Another identity of the certificate: its record, and the send defaults the owner's got (NSS's verdict is one for both). */
+async function installCovered(flow: Flow, owner: CertificateRecord, address: OrderAddress): Promise<void> {
+  await flow.locks.run(LOCK.certificate(address.identityId), async () => {
+    const record = coveredRecord(owner, address);
+    if (record.sendDefaults) await flow.deps.certStore.setSendDefaults(address.identityId, record.sendDefaults.signMail, record.sendDefaults.encrypt);
+    await saveCertificate(flow.deps.storage, record);
+  });
 }
 
 /** Waits for the passphrase (the popup asks for it); `wrong`: the one given did not open the key. */

@@ -4,6 +4,7 @@
  * *before* the reply is handed to Thunderbird, and a record found in `replying` after a restart
  * is treated as sent.
  */
+import { currentAddress } from '../addresses';
 import { EnrollRequestError, messageOf } from '../errors';
 import type { Flow } from '../flow';
 import type { MailRef } from '../ports';
@@ -14,7 +15,7 @@ import type { Enrollment, PendingReply } from '../state';
 /** "Ask before replying": the reply waits for the user's OK. */
 export async function askConsent(flow: Flow, e: Enrollment, pending: PendingReply): Promise<Enrollment> {
   const waiting = await flow.transition(e, 'awaiting-consent', { pendingReply: pending }, `authentic (${pending.authenticity}); waiting for the user's OK`);
-  await flow.deps.notifier.notify({ kind: 'needsConsent', email: e.email });
+  await flow.deps.notifier.notify({ kind: 'needsConsent', email: currentAddress(e).email });
   return waiting;
 }
 
@@ -33,11 +34,12 @@ export async function sendReply(flow: Flow, start: Enrollment, pending: PendingR
   try {
     result = await flow.deps.reply.send({
       mail,
-      identityId: e.identityId,
+      // Each address answers from its own identity (several addresses in one certificate).
+      identityId: currentAddress(e).identityId,
       body: pending.body,
       expectTo: pending.replyTo,
       expectSubject: pending.replySubject,
-      expectFrom: e.email,
+      expectFrom: currentAddress(e).email,
     });
   } catch (error) {
     // The compose API refused before sending: back to waiting, and look at the mail again later.
@@ -49,7 +51,7 @@ export async function sendReply(flow: Flow, start: Enrollment, pending: PendingR
     // The compose read-back: the reply Thunderbird prepared is not the one asked for.
     e = withRefusal(e, { headerMessageId: pending.headerMessageId, subject: pending.subject, author: pending.author, at: flow.now(), reasons: ['compose-mismatch'], detail: `The reply Thunderbird prepared differed in: ${result.mismatch.join(', ')}; it was closed unsent.` });
     e = await flow.transition(e, 'awaiting-mail', { pendingReply: undefined }, 'compose mismatch; closed unsent');
-    await flow.deps.notifier.notify({ kind: 'refused', email: e.email, reasons: ['compose-mismatch'] });
+    await flow.deps.notifier.notify({ kind: 'refused', email: currentAddress(e).email, reasons: ['compose-mismatch'] });
     return e;
   }
   const now = flow.now();

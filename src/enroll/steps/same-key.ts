@@ -8,12 +8,13 @@ import { base64Decode as base64ToBytes, base64Encode as bytesToBase64 } from '..
 import { EnrollRequestError } from '../errors';
 import type { Flow } from '../flow';
 import { PortError, type Usage } from '../ports';
+import { addressesOf } from '../addresses';
 import { KEYS, type Enrollment } from '../state';
 
 /** The CSR (base64 DER) for the kept key; a passphrase that does not open it is the user's to correct. */
-export async function csrForKeptKey(flow: Flow, encryptedKey: string, passphrase: string, email: string, usage: Usage): Promise<string> {
+export async function csrForKeptKey(flow: Flow, encryptedKey: string, passphrase: string, emails: readonly string[], usage: Usage): Promise<string> {
   try {
-    return bytesToBase64(await flow.deps.keys.csrForKey(base64ToBytes(encryptedKey), passphrase, email, usage));
+    return bytesToBase64(await flow.deps.keys.csrForKey(base64ToBytes(encryptedKey), passphrase, emails, usage));
   } catch (error) {
     if (error instanceof PortError && error.kind === 'wrongPassphrase') throw new EnrollRequestError('wrongPassphrase', 'The passphrase does not open the kept key.', { cause: error });
     throw error;
@@ -30,7 +31,7 @@ export async function awaitKeyPassphrase(flow: Flow, e: Enrollment): Promise<Enr
 
 /** The user gave the kept key's passphrase: the CSR is made, the passphrase kept in the session for the install. */
 export async function provideKeyPassphrase(flow: Flow, e: Enrollment, passphrase: string): Promise<Enrollment> {
-  const csr = await csrForKeptKey(flow, e.encryptedKey!, passphrase, e.email, e.usage);
+  const csr = await csrForKeptKey(flow, e.encryptedKey!, passphrase, addressesOf(e).map((a) => a.email), e.usage);
   await flow.deps.session.set({ [KEYS.passphrase(e.id)]: passphrase });
   return flow.update(e, { csr, needsPassphrase: undefined }, 'CSR made with the kept key');
 }

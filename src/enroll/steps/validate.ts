@@ -3,9 +3,20 @@
  * to reach the CA (RFC 8555 §7.5.1), then poll the authorization, honouring Retry-After.
  */
 import type { Flow } from '../flow';
+import { confirmedPatch, currentAddress, isMultiAddress } from '../addresses';
 import { rememberJoin, retryPatch, shouldTryOtherJoin } from '../joins';
 import { FIRST_POLL_MS, pollDelay, timedOut } from '../schedule';
 import type { Enrollment } from '../state';
+
+/**
+ * The current address's authorization is valid: finalize, or with several addresses, go back to
+ * `ordered` for the next one still pending (../addresses.ts).
+ */
+export function authorizationValid(flow: Flow, e: Enrollment, note?: string): Promise<Enrollment> {
+  if (!isMultiAddress(e)) return flow.transition(e, 'finalizing', {}, note);
+  const address = currentAddress(e);
+  return flow.transition(e, 'ordered', confirmedPatch(e, e.authorizationUrl!, flow.now()), `${address.email} confirmed${note === undefined ? '' : ` (${note})`}`);
+}
 
 export async function postAfterReply(flow: Flow, e: Enrollment): Promise<Enrollment> {
   const now = flow.now();
@@ -19,10 +30,13 @@ export async function pollAuthorization(flow: Flow, e: Enrollment): Promise<Enro
   if (authz.status === 'valid') {
     // The CA accepted the reply: the join it reads is known now (../joins.ts).
     await rememberJoin(flow.deps.storage, e, now);
-    return flow.transition(e, 'finalizing', {});
+    return authorizationValid(flow, e);
   }
   if (authz.status === 'pending') {
-    if (timedOut(e, await flow.deps.settings(), now)) return flow.fail(e, 'timeout', 'The CA did not validate the reply in time.');
+    if (timedOut(e, await flow.deps.settings(), now)) {
+      const address = isMultiAddress(e) ? ` for ${currentAddress(e).email}` : '';
+      return flow.fail(e, 'timeout', `The CA did not validate the reply${address} in time.`);
+    }
     const polls = (e.polls ?? 0) + 1;
     return flow.update(e, { attempts: 0, polls, wakeAt: now + pollDelay(authz.retryAfterMs, polls) });
   }
