@@ -96,6 +96,7 @@ export function makePassphrase(): string {
  * Kept in one place so a renamed id is one edit.
  */
 export const POPUP = {
+  alsoFor: '#also-for-list',
   main: '#popup',
   identitySelect: '#identity-select',
   startForm: '#start-form',
@@ -223,6 +224,8 @@ export interface PopupStart {
   readonly passphrase?: string;
   readonly keyType?: string;
   readonly usage?: string;
+  /** Other identities (by id) ticked under "Also for these addresses": one certificate for all. */
+  readonly alsoFor?: readonly string[];
 }
 
 /** Opens the popup and waits until it has rendered its state (`#popup[data-ready="true"]`). */
@@ -251,6 +254,11 @@ export async function startInPopup(tb: Thunderbird, o: PopupStart): Promise<stri
   `, 15_000, [POPUP.identitySelect, o.email]);
   await tb.popupSetValue(POPUP.identitySelect, value);
   await tb.waitInPopup(`const f = content.document.querySelector(arguments[0]); return !!f && !f.hidden;`, 10_000, [POPUP.startForm]);
+  for (const identityId of o.alsoFor ?? []) {
+    const box = `${POPUP.alsoFor} input[type=checkbox][value="${identityId}"]`;
+    await tb.waitInPopup('const b = content.document.querySelector(arguments[0]); return !!b && !b.closest("[hidden]");', 10_000, [box]);
+    await tb.popupSetValue(box, true);
+  }
   if (o.keyType !== undefined) await tb.popupSetValue(POPUP.keyType, o.keyType);
   if (o.usage !== undefined) await tb.popupSetValue(POPUP.usage, o.usage);
   if (o.passphrase !== undefined) {
