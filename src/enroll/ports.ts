@@ -11,7 +11,7 @@ import type { RefusalCode } from './vocabulary';
 /** Key types, usage, token join and revocation reasons: the shared protocol vocabulary, defined once there. */
 import type { KeyType, RevocationReason, TokenJoin, Usage } from '../common/vocabulary';
 export type { KeyType, RevocationReason, TokenJoin, Usage };
-export { KEY_TYPES, USAGES } from '../common/vocabulary';
+export { KEY_TYPES, REVOCATION_REASON_CODES, USAGES } from '../common/vocabulary';
 /** The option: a join, or `auto` — found per CA (string first, the other after a refused reply, remembered). */
 export type TokenJoinSetting = TokenJoin | 'auto';
 

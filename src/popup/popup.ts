@@ -6,7 +6,7 @@
  * Node); this file only draws that answer and wires the events. Element ids are stable for the
  * E2E tests (docs/ADDON.md).
  */
-import { KEY_TYPES, USAGES, type CaInfo, type KeyType, type RevocationReason, type Usage } from '../enroll/ports';
+import { KEY_TYPES, REVOCATION_REASON_CODES, USAGES, type CaInfo, type KeyType, type RevocationReason, type Usage } from '../enroll/ports';
 import { PROTOCOL, type PopupState, type Request, type RequestType, type Response, type ResponseValues } from '../enroll/protocol';
 import type { ProblemInfo } from '../enroll/ports';
 import { localizePage, t } from '../ui/i18n';
@@ -15,8 +15,6 @@ import { alsoForTicked, draw } from './draw';
 import { wireRenewal } from './renewal-panel';
 import { alsoForField } from './addresses-view';
 import { passphraseChoice, popupView, recheckOnOpen, requestFailure, termsAgreement, type CaRead, type PopupView } from './view-model';
-
-const REVOCATION_REASONS: readonly RevocationReason[] = [0, 1, 3, 4, 5, 9];
 
 class RequestFailed extends Error {
   override readonly name = 'RequestFailed';
@@ -123,7 +121,7 @@ function enrollmentId(): string {
 }
 
 function wire(): void {
-  wireRenewal({ send, act, selectedIdentityId, showGeneratedPassphrase, inputError: (message) => new InputError(message) }, REVOCATION_REASONS);
+  wireRenewal({ send, act, selectedIdentityId, showGeneratedPassphrase, inputError: (message) => new InputError(message) }, REVOCATION_REASON_CODES);
   el('identity-select').addEventListener('change', render);
   el('also-for-list').addEventListener('change', render);
   el('cert-show-owner').addEventListener('click', () => {
@@ -272,7 +270,7 @@ async function main(): Promise<void> {
   localizePage();
   fillSelect('key-type', KEY_TYPES.map((k) => ({ value: k, label: k })));
   fillSelect('usage', USAGES.map((u) => ({ value: u, label: t(`usage_${u}`) })));
-  fillSelect('revoke-reason', REVOCATION_REASONS.map((r) => ({ value: String(r), label: t(`revoke_${r}`) })));
+  fillSelect('revoke-reason', REVOCATION_REASON_CODES.map((r) => ({ value: String(r), label: t(`revoke_${r}`) })));
   wire();
   await refresh();
   // Thunderbird's verdict may have changed since the last look (expiry, a root trusted or
