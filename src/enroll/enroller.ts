@@ -24,55 +24,22 @@
 import { revoke, revokeWithCertificateKey, type RevokedByKey } from './certificates/revocation';
 import { declineRoot, recheck, setSendDefaults, trustRoot } from './certificates/usability';
 import { checkRenewals, nextRenewalCheckAt, renewalPlan, setAutoRenew, type RenewalPlan } from './certificates/renewal';
-import { addressListProblem, covers } from './addresses';
 import type { EnrollerDeps } from './deps';
-import { base64Encode as bytesToBase64 } from '../common/encoding';
 import { EnrollRequestError, messageOf } from './errors';
 import { Flow } from './flow';
-import { initialJoin } from './joins';
-import { MIN_PASSPHRASE_LENGTH, isAcceptablePassphrase } from './passphrase';
 import { downloadForUser, type Downloaded } from './certificates/download';
-import { LOCK } from './lock';
-import { challengeLikeMail, newMail } from './mail/intake';
-import type { KeyType, MailRef, RevocationReason, Usage } from './ports';
-import { SCAN_MARGIN_MS, dueAt } from './schedule';
-import { KEYS, SCHEMA_VERSION, isTerminal, type CertificateRecord, type Enrollment, type OrderAddress } from './state';
+import { newMail } from './mail/intake';
+import type { MailRef, RevocationReason } from './ports';
+import { dueAt } from './schedule';
+import { KEYS, isTerminal, type CertificateRecord, type Enrollment } from './state';
 import { run } from './steps/run';
-import { csrForKeptKey, provideKeyPassphrase } from './steps/same-key';
+import { startEnrollment, type StartRequest, type Started } from './start';
+import { provideKeyPassphrase } from './steps/same-key';
 import { declineReply, sentElsewhere, sendReply } from './steps/reply';
 import { listCertificates, listEnrollments, loadCertificate } from './store';
 
 export type { EnrollerDeps } from './deps';
-
-export interface StartRequest {
-  readonly identityId: string;
-  readonly email: string;
-  /**
-   * Other identities the same certificate is for: one order with an `email` identifier for each
-   * address, each challenge answered from its own identity, the certificate set on all of them.
-   */
-  readonly alsoFor?: readonly OrderAddress[];
-  readonly keyType?: KeyType;
-  readonly usage?: Usage;
-  /** Absent: the flow generates one and returns it, to be shown once. */
-  readonly passphrase?: string;
-  readonly termsAgreed: boolean;
-  readonly keepKey?: boolean;
-  readonly replaces?: string;
-  /** A renewal: who started it. */
-  readonly renewal?: 'user' | 'auto';
-  /**
-   * The kept key (base64 EncryptedPrivateKeyInfo) to renew with: no new key is made, `passphrase`
-   * is that key's, and without it the enrollment waits for it before ordering.
-   */
-  readonly keptKey?: string;
-}
-
-export interface Started {
-  readonly enrollment: Enrollment;
-  /** The passphrase the flow made, when none was given: shown once, never stored. */
-  readonly generatedPassphrase?: string;
-}
+export type { StartRequest, Started } from './start';
 
 export class Enroller {
   private readonly flow: Flow;
@@ -90,80 +57,11 @@ export class Enroller {
   /**
    * Records a new enrollment: key and CSR are made first, so that nothing after this needs the
    * passphrase until installation. Returns the record and, when the flow made the passphrase,
-   * that passphrase (to be shown once). Under the identity's lock: two requests at once cannot
-   * both pass the "one running enrollment per identity" check.
+   * that passphrase (to be shown once). Under the lock of every identity it names: two requests
+   * at once cannot both pass the "one running enrollment per identity" check (./start.ts).
    */
   start(request: StartRequest): Promise<Started> {
-    return this.flow.locks.run(LOCK.identity(request.identityId), () => this.startUnlocked(request));
-  }
-
-  private async startUnlocked(request: StartRequest): Promise<Started> {
-    const settings = await this.deps.settings();
-    if (settings.directoryUrl === '') throw new EnrollRequestError('noDirectory', 'No certificate authority is configured.');
-    const addresses: OrderAddress[] = [{ identityId: request.identityId, email: request.email }, ...(request.alsoFor ?? [])];
-    const problem = addressListProblem(addresses);
-    if (problem !== undefined) throw new EnrollRequestError('badAddresses', `These addresses cannot share one certificate: ${problem}.`);
-    const running = (await this.list()).filter((e) => !isTerminal(e.step));
-    const busy = addresses.find((a) => running.some((e) => covers(e, a.identityId)));
-    if (busy) throw new EnrollRequestError('busy', `An enrollment for ${busy.email} is already running.`);
-    const keyType = request.keyType ?? settings.keyType;
-    const usage = request.usage ?? settings.usage;
-    const key = await this.keyFor(request, addresses.map((a) => a.email), keyType, usage);
-    const now = this.flow.now();
-    const preexistingMail = await challengeLikeMail(this.flow, now - SCAN_MARGIN_MS);
-    const join = await initialJoin(this.deps.storage, settings.tokenJoin, settings.directoryUrl);
-    const id = this.deps.randomId();
-    const base: Enrollment = {
-      schema: SCHEMA_VERSION,
-      id,
-      identityId: request.identityId,
-      email: request.email,
-      directoryUrl: settings.directoryUrl,
-      keyType,
-      usage,
-      tokenJoin: join.join,
-      joinChoice: join.choice,
-      keepKey: request.keepKey ?? settings.keepKey,
-      termsAgreed: request.termsAgreed,
-      createdAt: now,
-      step: 'new',
-      history: [{ step: 'new', at: now }],
-      attempts: 0,
-      challengePosted: false,
-      refusals: [],
-      encryptedKey: key.encryptedKey,
-      preexistingMail,
-    };
-    const enrollment: Enrollment = {
-      ...base,
-      ...(addresses.length > 1 ? { addresses } : {}),
-      ...(key.csr === undefined ? {} : { csr: key.csr }),
-      ...(request.replaces === undefined ? {} : { replaces: request.replaces }),
-      ...(request.renewal === undefined ? {} : { renewal: request.renewal }),
-      ...(request.keptKey === undefined ? {} : { sameKey: true, keepKey: true }),
-    };
-    // The passphrase first: a record without it in the session would ask for it again at install.
-    if (key.passphrase !== undefined) await this.deps.session.set({ [KEYS.passphrase(id)]: key.passphrase });
-    await this.flow.save(enrollment);
-    this.deps.log.debug(`enrollment ${id} for ${addresses.map((a) => a.email).join(', ')} recorded (${keyType}, ${usage}${request.keptKey === undefined ? '' : ', the kept key'}${key.csr === undefined ? '; waiting for its passphrase' : ''})`);
-    return key.generated ? { enrollment, generatedPassphrase: key.passphrase! } : { enrollment };
-  }
-
-  /**
-   * The key of a new enrollment: a new one under the given or a generated passphrase, or for a
-   * renewal with the kept key, that key — its CSR made now when its passphrase is known, else
-   * the enrollment waits in `new` for it (the popup asks, as for an install after a restart).
-   */
-  private async keyFor(request: StartRequest, emails: readonly string[], keyType: KeyType, usage: Usage): Promise<{ encryptedKey: string; csr?: string; passphrase?: string; generated: boolean }> {
-    if (request.keptKey !== undefined) {
-      if (request.passphrase === undefined) return { encryptedKey: request.keptKey, generated: false };
-      const csr = await csrForKeptKey(this.flow, request.keptKey, request.passphrase, emails, usage);
-      return { encryptedKey: request.keptKey, csr, passphrase: request.passphrase, generated: false };
-    }
-    const passphrase = request.passphrase ?? this.deps.keys.generatePassphrase();
-    if (!isAcceptablePassphrase(passphrase)) throw new EnrollRequestError('weakPassphrase', `The passphrase must have at least ${MIN_PASSPHRASE_LENGTH} characters.`);
-    const key = await this.deps.keys.generate(emails, keyType, usage, passphrase);
-    return { encryptedKey: bytesToBase64(key.encryptedKey), csr: bytesToBase64(key.csrDer), passphrase, generated: request.passphrase === undefined };
+    return startEnrollment(this.flow, request);
   }
 
   // ---------------------------------------------------------------- running

@@ -156,6 +156,18 @@ describe('several addresses in one certificate', () => {
     expect(addressListProblem([ALICE, ALIAS, WORK])).toBeUndefined();
   });
 
+  it('two requests at once that share an identity: exactly one starts, the other is busy', async () => {
+    const world = new World();
+    const enroller = world.enroller();
+    const outcomes = await Promise.allSettled([
+      enroller.start({ ...ALICE, alsoFor: [ALIAS], passphrase: PASS, termsAgreed: true }),
+      enroller.start({ ...ALIAS, alsoFor: [WORK], passphrase: PASS, termsAgreed: true }),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toMatchObject([{ code: 'busy' }]);
+    expect(await enroller.list()).toHaveLength(1);
+  });
+
   it('renewal, asked on either identity, is one order for every address, with replaces; only the owner\'s record is watched', async () => {
     const world = new World();
     world.acme.ari = { start: 0, end: 0 };
