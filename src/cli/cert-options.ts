@@ -15,9 +15,9 @@ export const CERT_VALUED = [
   'imap-host', 'imap-port', 'imap-tls', 'smtp-host', 'smtp-port', 'smtp-tls', 'user', 'password-file', 'oauth2-token-file',
   'state-dir', 'timeout', 'post-after',
 ];
-export const CERT_FLAGS = ['manual', 'json', 'verbose', 'agree-tos', 'plain', 'ask'];
+export const CERT_FLAGS = ['manual', 'json', 'verbose', 'agree-tos', 'plain', 'ask', 'one-certificate'];
 
-/** Where the state of `renew` is kept for each address. */
+/** Where the state of `renew` is kept for each certificate, under its (first) address. */
 export const PROFILE_PREFIX = 'cli-profile:';
 export interface Profile {
   readonly schema: 1;
@@ -80,16 +80,23 @@ function mailboxesOf(parsed: ParsedArgs, emails: readonly string[]): MailboxConf
   const logins = users.length === 0 ? [emails[0]!] : users;
   if (logins.length !== 1 && logins.length !== emails.length) throw new UsageError('give --user once (one mailbox for every --email) or once per --email, in the same order');
   if (secrets.length !== 1 && secrets.length !== logins.length) throw new UsageError('give --password-file once, or once per --user');
-  return logins.map((user, i) => {
+  // Addresses given the same login and secret are one mailbox (an alias lands in its owner's): one login watches it.
+  const boxes = new Map<string, { user: string; secret: string; addresses: string[] }>();
+  logins.forEach((user, i) => {
     const secret = secrets[secrets.length === 1 ? 0 : i]!;
-    return {
-      addresses: logins.length === 1 ? emails : [emails[i]!],
-      imap,
-      smtp,
-      user,
-      ...(passwords.length > 0 ? { passwordFile: secret } : { oauth2TokenFile: secret }),
-    };
+    const addresses = logins.length === 1 ? emails : [emails[i]!];
+    const key = JSON.stringify([user, secret]);
+    const box = boxes.get(key);
+    if (box) box.addresses.push(...addresses);
+    else boxes.set(key, { user, secret, addresses: [...addresses] });
   });
+  return [...boxes.values()].map(({ user, secret, addresses }) => ({
+    addresses,
+    imap,
+    smtp,
+    user,
+    ...(passwords.length > 0 ? { passwordFile: secret } : { oauth2TokenFile: secret }),
+  }));
 }
 
 /** The run's configuration from the command line (paths made absolute: `renew` runs it again from elsewhere). */
@@ -129,12 +136,18 @@ export function configOf(parsed: ParsedArgs): RunConfig {
     postAfterSeconds: numberOf(single(parsed, 'post-after'), 'post-after', DEFAULT_SETTINGS.postChallengeAfterSeconds, 24 * 3600),
     timeoutMinutes: numberOf(single(parsed, 'timeout'), 'timeout', DEFAULT_SETTINGS.validationTimeoutMinutes, 7 * 24 * 60),
     ...(parsed.flags.has('ask') ? { ask: true } : {}),
+    ...(parsed.flags.has('one-certificate') ? { oneCertificate: true } : {}),
   };
 }
 
-/** The profile `renew` keeps for one address: the same options, for that address alone. */
+/**
+ * The profile `renew` keeps for one certificate, stored under its first address: the same options,
+ * for that address alone — or, for a certificate of several addresses (--one-certificate), for
+ * all of them, so that they are renewed together.
+ */
 export function profileFor(config: RunConfig, email: string): Profile {
-  const mail = config.mail.mode === 'manual' ? config.mail : { mode: 'imap' as const, mailboxes: config.mail.mailboxes.filter((b) => b.addresses.includes(email)).map((b) => ({ ...b, addresses: [email] })) };
   const { ask: _ask, ...unattended } = config;
+  if (config.oneCertificate === true) return { schema: 1, config: unattended };
+  const mail = config.mail.mode === 'manual' ? config.mail : { mode: 'imap' as const, mailboxes: config.mail.mailboxes.filter((b) => b.addresses.includes(email)).map((b) => ({ ...b, addresses: [email] })) };
   return { schema: 1, config: { ...unattended, emails: [email], mail } };
 }

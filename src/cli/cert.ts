@@ -4,12 +4,15 @@
  * challenge mail is caught over IMAP (IDLE) and answered over SMTP submission after every check
  * the add-on makes, or — with `--manual` — pasted on stdin (the subject, or the whole raw mail,
  * whose DKIM is then checked) and answered by the user with the block printed on stdout.
+ * With `--one-certificate` every address goes into one certificate: one enrollment owned by the
+ * first, the others `alsoFor`, each challenge answered from its own address in turn.
  * Writes `<out>/<addr>.p12`, `<out>/<addr>.pass` (unless --passphrase-file) and
- * `<out>/<addr>.chain.pem`; never a clear key.
+ * `<out>/<addr>.chain.pem` per certificate, named after its (first) address; never a clear key.
  */
 import { parseArgs, UsageError } from './args';
+import { addressesOf, currentAddress, sameAddress } from '../enroll/addresses';
 import type { ReplyRequest } from '../enroll/ports';
-import { isTerminal, type Enrollment } from '../enroll/state';
+import { isTerminal, type Enrollment, type OrderAddress } from '../enroll/state';
 import { PortError } from '../enroll/ports';
 import { LockedError } from './node/lock';
 import { MailServerError } from './node/mail';
@@ -18,6 +21,7 @@ import {
   EXIT,
   InputFileError,
   cancelStale,
+  certificateOwners,
   createRunContext,
   driveUntilDone,
   exitCodeOf,
@@ -97,12 +101,13 @@ function printSummary(io: CommandIo, outcomes: readonly Outcome[]): void {
     return;
   }
   for (const o of outcomes) {
+    const who = o.addresses === undefined ? o.email : `${o.email} (one certificate for ${o.addresses.join(', ')})`;
     if (o.files && o.certificate) {
-      io.progress.line(`${o.email}: certificate written to ${o.files.p12}${o.files.passphraseGenerated ? ` (its passphrase is in ${o.files.passphrase})` : ''}, chain to ${o.files.chain}; valid until ${o.certificate.notAfter}, renew from ${o.certificate.renewAt}`);
+      io.progress.line(`${who}: certificate written to ${o.files.p12}${o.files.passphraseGenerated ? ` (its passphrase is in ${o.files.passphrase})` : ''}, chain to ${o.files.chain}; valid until ${o.certificate.notAfter}, renew from ${o.certificate.renewAt}`);
     } else if (o.error) {
-      io.progress.line(`${o.email}: no certificate (${o.error.code}): ${o.error.message}`);
+      io.progress.line(`${who}: no certificate (${o.error.code}): ${o.error.message}`);
     } else {
-      io.progress.line(`${o.email}: no certificate (${o.step})`);
+      io.progress.line(`${who}: no certificate (${o.step})`);
     }
   }
 }
@@ -119,13 +124,23 @@ async function waitFor(ctx: RunContext, id: string, io: CommandIo, done: (e: Enr
 
 const SUBJECT_LINE = /^(?:subject:\s*)?(ACME:.*)$/i;
 
-/** Manual mode, one address: say what to expect, read the paste, print the response. */
-async function manualExchange(ctx: RunContext, io: CommandIo, id: string): Promise<void> {
-  const e = await waitFor(ctx, id, io, (x) => x.step === 'awaiting-mail' && x.tokenPart2 !== undefined);
-  if (e.step !== 'awaiting-mail') return;
+/** True when the enrollment is waiting for the challenge mail to `address`. */
+function awaitingMailTo(e: Enrollment, address: OrderAddress): boolean {
+  return e.step === 'awaiting-mail' && e.tokenPart2 !== undefined && sameAddress(currentAddress(e).email, address.email);
+}
+
+/** True once `address` is proven in the current order (an authorization already valid needs no mail). */
+function confirmedFor(e: Enrollment, address: OrderAddress): boolean {
+  return (e.confirmed ?? []).some((c) => sameAddress(c.email, address.email));
+}
+
+/** Manual mode, one address of an enrollment: say what to expect, read the paste, print the response. */
+async function manualExchange(ctx: RunContext, io: CommandIo, id: string, address: OrderAddress): Promise<void> {
+  const e = await waitFor(ctx, id, io, (x) => awaitingMailTo(x, address) || confirmedFor(x, address));
+  if (!awaitingMailTo(e, address)) return;
   io.progress.done();
   process.stderr.write(
-    `\nA challenge mail will come to ${e.email} from ${e.challengeFrom ?? 'the CA'}, with a subject "ACME: <token>".\n` +
+    `\nA challenge mail will come to ${address.email} from ${e.challengeFrom ?? 'the CA'}, with a subject "ACME: <token>".\n` +
       'Paste its subject line — or the whole raw mail (its source, headers included), to have its DKIM signature checked,\n' +
       'ended by a line holding only "." or by Ctrl-D:\n',
   );
@@ -151,10 +166,10 @@ async function manualExchange(ctx: RunContext, io: CommandIo, id: string): Promi
   }
   const raw = new TextEncoder().encode(`${collected.join('\r\n')}\r\n`);
   const ref = ctx.manual!.paste(raw);
-  const after = await waitFor(ctx, id, io, (x) => x.step !== 'awaiting-mail' || x.refusals.some((r) => r.headerMessageId === ref.headerMessageId && r.temporary !== true));
+  const after = await waitFor(ctx, id, io, (x) => !awaitingMailTo(x, address) || x.refusals.some((r) => r.headerMessageId === ref.headerMessageId && r.temporary !== true));
   const refusal = after.refusals.find((r) => r.headerMessageId === ref.headerMessageId);
-  if (after.step === 'awaiting-mail' && refusal) {
-    io.progress.line(`${e.email}: the pasted mail is not answered; the request is stopped`);
+  if (awaitingMailTo(after, address) && refusal) {
+    io.progress.line(`${address.email}: the pasted mail is not answered; the request is stopped`);
     await ctx.enroller.cancel(id);
   }
 }
@@ -213,7 +228,7 @@ async function askBeforeReplies(ctx: RunContext, io: CommandIo, ids: readonly st
       if (!ids.includes(e.id) || e.step !== 'awaiting-consent' || !pending || asked.has(`${e.id} ${pending.headerMessageId}`)) continue;
       asked.add(`${e.id} ${pending.headerMessageId}`);
       io.progress.done();
-      process.stderr.write(`\nA challenge mail for ${e.email} arrived from ${pending.author}, subject "${pending.subject}"; authentic: ${pending.authenticity}.\nThe reply goes to ${pending.replyTo}, subject "${pending.replySubject}".\n`);
+      process.stderr.write(`\nA challenge mail for ${currentAddress(e).email} arrived from ${pending.author}, subject "${pending.subject}"; authentic: ${pending.authenticity}.\nThe reply goes to ${pending.replyTo}, subject "${pending.replySubject}".\n`);
       const yes = await confirm(io.lines, 'Answer it?');
       if (yes) await ctx.enroller.approveReply(e.id);
       else await ctx.enroller.declineReply(e.id);
@@ -222,13 +237,17 @@ async function askBeforeReplies(ctx: RunContext, io: CommandIo, ids: readonly st
   }
 }
 
-/** Starts an enrollment per address and drives them to the end; the outcomes, in address order. */
+/**
+ * Starts an enrollment per certificate (per address, or one for all with --one-certificate) and
+ * drives them to the end; the outcomes, in address order. An installed certificate's profile is
+ * kept for `renew`.
+ */
 export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: string) => ReturnType<RunContext['enroller']['start']>): Promise<Outcome[]> {
   if (ctx.manual) {
     ctx.manual.onReply((request: ReplyRequest) => printResponse(io, request.expectTo, request.expectSubject, request.body));
   }
   const ids: string[] = [];
-  for (const email of ctx.config.emails) {
+  for (const email of certificateOwners(ctx.config)) {
     const { enrollment } = await start(email);
     ids.push(enrollment.id);
     await ctx.enroller.advance(enrollment.id);
@@ -241,7 +260,11 @@ export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: s
   const asking = ctx.config.ask === true ? askBeforeReplies(ctx, io, ids, () => finished) : Promise.resolve();
   try {
     if (ctx.manual) {
-      for (const id of ids) await manualExchange(ctx, io, id);
+      // One paste and one response per address, in the order the flow takes them.
+      for (const id of ids) {
+        const e = (await ctx.enroller.list()).find((x) => x.id === id);
+        for (const address of e === undefined ? [] : addressesOf(e)) await manualExchange(ctx, io, id, address);
+      }
     }
   } catch (error) {
     // A paste that cannot be used ends the run: the flow stops too, and its requests are cancelled.
@@ -258,9 +281,27 @@ export async function enrollAll(ctx: RunContext, io: CommandIo, start: (email: s
     if (!isTerminal(e.step)) await ctx.enroller.cancel(id);
     const outcome = await finish(ctx, (await ctx.enroller.list()).find((x) => x.id === id) ?? e);
     outcomes.push(outcome);
-    if (outcome.step === 'installed') await ctx.storage.set({ [`${PROFILE_PREFIX}${e.email.toLowerCase()}`]: profileFor(ctx.config, e.email) });
+    if (outcome.step === 'installed') await keepProfile(ctx, e);
   }
   return outcomes;
+}
+
+/**
+ * Keeps the profile `renew` runs again, under the certificate's first address. The other
+ * addresses of a certificate for several are renewed with it: a profile of their own, left by an
+ * earlier run, would renew them a second time alone.
+ */
+async function keepProfile(ctx: RunContext, e: Enrollment): Promise<void> {
+  const others = addressesOf(e).filter((a) => !sameAddress(a.email, e.email));
+  if (others.length > 0) await ctx.storage.remove(others.map((a) => `${PROFILE_PREFIX}${a.email.toLowerCase()}`));
+  await ctx.storage.set({ [`${PROFILE_PREFIX}${e.email.toLowerCase()}`]: profileFor(ctx.config, e.email) });
+}
+
+/** What `start` asks of the flow for `email`: with --one-certificate, the other addresses too. */
+function alsoForOf(config: RunContext['config'], email: string): { alsoFor?: OrderAddress[] } {
+  if (config.oneCertificate !== true) return {};
+  const others = config.emails.filter((other) => !sameAddress(other, email)).map((other) => ({ identityId: other.toLowerCase(), email: other }));
+  return others.length === 0 ? {} : { alsoFor: others };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -281,7 +322,7 @@ export async function run(args: string[]): Promise<number> {
     }
     const context = ctx;
     const outcomes = await enrollAll(ctx, io, (email) =>
-      context.enroller.start({ identityId: email.toLowerCase(), email, keyType: config.keyType, usage: config.usage, passphrase: context.passphrases.get(email.toLowerCase())!, termsAgreed: true }),
+      context.enroller.start({ identityId: email.toLowerCase(), email, ...alsoForOf(config, email), keyType: config.keyType, usage: config.usage, passphrase: context.passphrases.get(email.toLowerCase())!, termsAgreed: true }),
     );
     printSummary(io, outcomes);
     return io.stopped() ? EXIT.interrupted : exitCodeOf(outcomes);

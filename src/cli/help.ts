@@ -5,6 +5,8 @@ export const ENROLL_USAGE = `  cert --server <ACME directory URL> --email <addre
        [--trust <root.pem> ...] [--doh <DNS-over-HTTPS URL>] [--passphrase-file <file>] [--agree-tos]
        [--post-after <seconds> (default 120)] [--timeout <minutes> (default 30)] [--state-dir <folder>]
        [--ask (confirm each reply on the terminal)] [--json] [--verbose] [--plain]
+       [--one-certificate (every --email in one certificate, owned by the first: one order, each challenge
+        answered from its own address in turn; the files and the renewal are the first address's)]
      and either (IMAP + SMTP, the mail is answered for you after the add-on's checks):
        --imap-host <host> [--imap-port <port>] [--imap-tls tls|starttls|none (default tls, port 993/143)]
        [--smtp-host <host> (default the IMAP host)] [--smtp-port <port>] [--smtp-tls tls|starttls|none (default starttls, port 465/587)]
@@ -12,7 +14,7 @@ export const ENROLL_USAGE = `  cert --server <ACME directory URL> --email <addre
      or --manual: paste the challenge's subject, or the whole raw mail (its DKIM is then checked), on stdin;
        the response block to send is printed on stdout.
      Writes <out>/<address>.p12, <out>/<address>.pass (the generated passphrase, 0600; not with --passphrase-file)
-     and <out>/<address>.chain.pem. Never a clear key.
+     and <out>/<address>.chain.pem per certificate, named after its first address. Never a clear key.
   renew [--state-dir <folder>] [--json] [--verbose]
      renews every certificate that is due (the CA's ARI window, else the last third of its lifetime),
      with the options of its cert run; one run at a time; safe to run every hour.

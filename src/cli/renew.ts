@@ -3,7 +3,8 @@
  * due — inside the CA's RFC 9773 renewal window when it offers ARI (at a random point of it, as
  * §4.2 asks), else in the last third of its lifetime — with the options its `cert` run was given.
  * Safe to run every hour from cron: one run at a time (the state folder's lock), and a renewed
- * certificate is not due again, so a second run does nothing. Exit codes are cron's to act on.
+ * certificate is not due again, so a second run does nothing. A certificate for several
+ * addresses (`cert --one-certificate`) is renewed as one, for all of them. Exit codes are cron's to act on.
  */
 import { parseArgs, UsageError } from './args';
 import { CERTIFICATE_PREFIX, type CertificateRecord } from '../enroll/state';
@@ -86,7 +87,8 @@ async function dueCertificates(stateDir: string, storage: FileStorage, progress:
     if (!key.startsWith(CERTIFICATE_PREFIX)) continue;
     const record = value as CertificateRecord;
     const profile = all[`${PROFILE_PREFIX}${record.email.toLowerCase()}`] as Profile | undefined;
-    if (record.revoked || profile?.schema !== 1) continue;
+    // A certificate of several addresses is renewed once, by its owner's record and profile, for all of them.
+    if (record.revoked || record.coveredBy !== undefined || profile?.schema !== 1) continue;
     withProfile.push({ record, profile });
   }
   if (withProfile.length === 0) return [];

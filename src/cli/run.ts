@@ -6,6 +6,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { addressesOf } from '../enroll/addresses';
 import { createAcmeAdapter } from '../enroll/adapters/acme';
 import { createKeysAdapter } from '../enroll/adapters/keys';
 import { createMailCheckAdapter } from '../enroll/adapters/mail-check';
@@ -51,7 +52,7 @@ export interface MailboxConfig {
   readonly oauth2TokenFile?: string;
 }
 
-/** Everything a run needs, as given on the command line; kept per address so `renew` can run it again. */
+/** Everything a run needs, as given on the command line; kept per certificate so `renew` can run it again. */
 export interface RunConfig {
   readonly directoryUrl: string;
   readonly emails: readonly string[];
@@ -70,6 +71,16 @@ export interface RunConfig {
   readonly timeoutMinutes: number;
   /** Ask on the terminal before each reply (the add-on's "ask before replying"); never in `renew`. */
   readonly ask?: boolean;
+  /**
+   * Every address in one certificate (one order, an `email` identifier each), owned by the
+   * first; absent: a certificate per address.
+   */
+  readonly oneCertificate?: boolean;
+}
+
+/** The addresses that get a certificate of their own in this run: all, or with --one-certificate the first. */
+export function certificateOwners(config: Pick<RunConfig, 'emails' | 'oneCertificate'>): readonly string[] {
+  return config.oneCertificate === true ? config.emails.slice(0, 1) : config.emails;
 }
 
 /** A file the run needs and cannot use: exit 2, the message names it. */
@@ -129,7 +140,7 @@ export interface RunContext {
   readonly downloads: FileDownloads;
   readonly manual: ManualMail | undefined;
   readonly config: RunConfig;
-  /** The passphrase of each address for this run (given in a file, or generated and written beside the .p12). */
+  /** The passphrase of each certificate's owner for this run (given in a file, or generated and written beside the .p12). */
   readonly passphrases: ReadonlyMap<string, string>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -173,7 +184,7 @@ export function createRunContext(config: RunConfig, options: ContextOptions): Ru
   const passphrases = new Map<string, string>();
   const generated = new Set<string>();
   const given = config.passphraseFile === undefined ? undefined : readSecret(config.passphraseFile, 'passphrase file');
-  for (const email of config.emails) {
+  for (const email of certificateOwners(config)) {
     const key = email.toLowerCase();
     if (given !== undefined) passphrases.set(key, given);
     else {
@@ -286,9 +297,11 @@ export async function driveUntilDone(ctx: RunContext, ids: readonly string[], st
   }
 }
 
-/** What one address got, for the summary (and --json). */
+/** What one certificate's owner got, for the summary (and --json). */
 export interface Outcome {
   readonly email: string;
+  /** Every address of a certificate for several (the owner first); absent for one. */
+  readonly addresses?: readonly string[];
   readonly step: Enrollment['step'];
   readonly files?: OutputPaths & { readonly passphraseGenerated: boolean };
   readonly certificate?: { readonly serialNumber: string; readonly notAfter: string; readonly sha256Fingerprint: string; readonly issuer: string; readonly renewAt: string };
@@ -299,7 +312,8 @@ export interface Outcome {
 /** After an enrollment ended: the chain file beside the .p12, and what to report. */
 export async function finish(ctx: RunContext, e: Enrollment): Promise<Outcome> {
   const refusals = e.refusals.map((r) => ({ messageId: r.headerMessageId, reasons: r.reasons, detail: r.detail }));
-  const base = { email: e.email, step: e.step, refusals };
+  const addresses = addressesOf(e).map((a) => a.email);
+  const base = { email: e.email, ...(addresses.length > 1 ? { addresses } : {}), step: e.step, refusals };
   if (e.step !== 'installed') {
     return e.error ? { ...base, error: { code: e.error.code, message: e.error.message, ...(e.error.problem ? { problem: e.error.problem } : {}), ...(e.error.link === undefined ? {} : { link: e.error.link }) } } : base;
   }

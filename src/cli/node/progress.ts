@@ -31,7 +31,8 @@ export interface ProgressOptions {
 export class Progress implements Notifier, Logger {
   private readonly live: boolean;
   private liveText = '';
-  private readonly steps = new Map<string, Step>();
+  /** The step last told per enrollment, with the address it was about. */
+  private readonly steps = new Map<string, `${Step} ${string}`>();
   /** Refusals already told, by enrollment and Message-ID (a temporary one is told again when it becomes final). */
   private readonly refusalsTold = new Set<string>();
 
@@ -70,18 +71,20 @@ export class Progress implements Notifier, Logger {
 
   /** Storage observer: an enrollment record was written; say so when its step changed. */
   record(e: Enrollment): void {
+    // A certificate for several addresses: the challenge steps are about the address being proven now.
+    const who = e.current?.email ?? e.email;
     for (const r of e.refusals) {
       const key = `${e.id} ${r.headerMessageId} ${r.temporary === true ? 'temporary' : 'final'}`;
       if (this.refusalsTold.has(key)) continue;
       this.refusalsTold.add(key);
       const codes = r.reasons.filter((code) => code !== 'will-retry');
-      this.line(`${e.email}: ${message('notice_refused_title')} <${r.headerMessageId}> (${codes.join(', ')}): ${Progress.reasons(r.reasons)}`);
+      this.line(`${who}: ${message('notice_refused_title')} <${r.headerMessageId}> (${codes.join(', ')}): ${Progress.reasons(r.reasons)}`);
     }
     const before = this.steps.get(e.id);
-    if (before === e.step) return;
-    this.steps.set(e.id, e.step);
+    if (before === `${e.step} ${who}`) return;
+    this.steps.set(e.id, `${e.step} ${who}`);
     // The add-on's "installed and set on the identity" is not what the command does.
-    const text = `${e.email}: ${e.step === 'installed' ? 'Certificate issued' : message(stepKey(e.step))}`;
+    const text = `${who}: ${e.step === 'installed' ? 'Certificate issued' : message(stepKey(e.step))}`;
     if (e.step === 'failed' && e.error) {
       const problem = e.error.problem?.detail ?? e.error.message;
       this.line(`${text}: ${message(errorKey(e.error.code))} ${problem}${e.error.link === undefined ? '' : ` (${e.error.link})`}`);
