@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './scripts/test-sequencer';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,8 @@ export default defineConfig({
     // Two files at a time even on a two-core machine (Vitest's default there is one): the
     // Thunderbird scenarios spend most of their time waiting on the flow's timers and mail.
     maxWorkers: 2,
+    // The slowest files first, so that none is left running alone at the end (scripts/test-sequencer.ts).
+    sequence: { sequencer: SlowFirstSequencer },
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
     projects: [
       { extends: true, test: { name: 'core', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] } },
