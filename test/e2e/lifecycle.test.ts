@@ -149,7 +149,11 @@ describe('the certificate lives on by itself', () => {
     const revoked = await waitForRecord(tb, user.email, (r) => r.revoked !== undefined, 60_000);
     expect(revoked.sha256Fingerprint).toBe(renewedCert!.sha256Fingerprint);
     expect(revoked.revoked?.reason).toBe(1);
-    const result = await tb.popupText('#revoke-key-result');
+    // The record is written before the popup draws the answer: wait for the popup's words.
+    const result = await tb.waitInPopup<string>(`
+      const el = content.document.querySelector('#revoke-key-result');
+      return el && !el.closest('[hidden]') && el.textContent.trim() !== '' ? el.textContent.trim() : null;
+    `, 15_000);
     expect(result).toContain(user.email);
     // Unset on the identity.
     expect(await identitySigningCert(tb)).toBeNull();
@@ -171,7 +175,11 @@ describe('the certificate lives on by itself', () => {
 
     await tb.closePopup();
     await openPopup(tb);
-    expect(await tb.popupText('#renewal-key')).toBeTruthy();
+    // The popup says which key a renewal uses (the kept one): drawn once the state is read.
+    expect(await tb.waitInPopup<string>(`
+      const el = content.document.querySelector('#renewal-key');
+      return el && el.textContent.trim() !== '' ? el.textContent.trim() : null;
+    `, 15_000)).toBeTruthy();
     await tb.popupClick(POPUP.renew);
     await tb.waitInPopup('const f = content.document.querySelector("#passphrase-needed"); return !!f && !f.closest("[hidden]") && !content.document.querySelector("#passphrase-needed-key").hidden;', 30_000);
     await tb.popupSetValue('#install-passphrase', passphrase);
