@@ -1,5 +1,5 @@
 /**
- * The order Vitest starts test files in, a few at a time: the longest first, so that no long
+ * The order Vitest starts test files in, two at a time: the longest first, so that no long
  * file is left running alone at the end (longest-processing-time-first scheduling). Vitest's own
  * order uses the durations it cached from the last run, which a fresh clone (CI) does not have,
  * and file size, which says little here: the slowest files are short scenarios that wait on real

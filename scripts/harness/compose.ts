@@ -54,7 +54,7 @@ export class ComposeError extends Error {
  * has ended either way; alerts shown meanwhile are read and dismissed (none is left open).
  */
 export async function composeAndSend(tb: Thunderbird, request: ComposeRequest): Promise<ComposeOutcome> {
-  // Marionette's script timeout is 60 s (Thunderbird.start).
+  // Marionette's script timeout is 120 s (Thunderbird.start), above this deadline.
   const timeoutMs = request.timeoutMs ?? 50_000;
   return tb.chrome<ComposeOutcome>(`
     const [request, timeoutMs] = arguments;

@@ -322,7 +322,9 @@ export class Thunderbird {
       marionette = await Marionette.connect(marionettePort);
       await marionette.newSession();
       await marionette.setContext('chrome');
-      await marionette.setTimeouts({ script: 60_000 });
+      // A ceiling above the scripts' own deadlines (compose, display: 50 s): on a busy machine a
+      // send that passed them can still take a while to finish, and the script must not be cut.
+      await marionette.setTimeouts({ script: 120_000 });
       // And make sure that it is this Thunderbird answering.
       const pid = await marionette.executeScript<number>('return Services.appinfo.processID;');
       if (pid !== proc.pid) throw new Error(`Marionette on port ${marionettePort} is process ${pid}, not the Thunderbird just started (${proc.pid})`);
