@@ -9,7 +9,7 @@
  * - `certificate(identityId)`: every read-modify-write of an identity's certificate record
  *   (install, revoke, the renewal check);
  * - `identity(identityId)`: starting an enrollment, so two requests cannot both pass the
- *   "one running enrollment per identity" check.
+ *   "one running enrollment per identity" check (every identity the request names: `runAll`).
  *
  * Order, to stay free of deadlock: an enrollment lock may take a certificate lock inside it
  * (installation); a certificate or identity lock never takes an enrollment lock.
@@ -33,5 +33,16 @@ export class Locks {
       if (this.tails.get(key) === settled) this.tails.delete(key);
     });
     return next;
+  }
+
+  /**
+   * Runs `fn` holding every one of `keys`, taken one inside the other in sorted order: two
+   * holders of overlapping sets always take their common keys in the same order, so neither can
+   * wait on the other's.
+   */
+  runAll<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const nested = sorted.reduceRight<() => Promise<T>>((inner, key) => () => this.run(key, inner), fn);
+    return nested();
   }
 }

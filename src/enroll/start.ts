@@ -51,9 +51,8 @@ export interface Started {
 
 /** Records a new enrollment and returns it, with the passphrase the flow made when none was given (shown once). */
 export function startEnrollment(flow: Flow, request: StartRequest): Promise<Started> {
-  const identities = [...new Set([request.identityId, ...(request.alsoFor ?? []).map((a) => a.identityId)])].sort();
-  const locked = identities.reduceRight<() => Promise<Started>>((inner, identityId) => () => flow.locks.run(LOCK.identity(identityId), inner), () => recordEnrollment(flow, request));
-  return locked();
+  const identities = [request.identityId, ...(request.alsoFor ?? []).map((a) => a.identityId)];
+  return flow.locks.runAll(identities.map(LOCK.identity), () => recordEnrollment(flow, request));
 }
 
 async function recordEnrollment(flow: Flow, request: StartRequest): Promise<Started> {
