@@ -10,7 +10,7 @@
  * `<out>/<addr>.chain.pem` per certificate, named after its (first) address; never a clear key.
  */
 import { parseArgs, UsageError } from './args';
-import { addressesOf, currentAddress, sameAddress } from '../enroll/addresses';
+import { addressesOf, currentAddress, isConfirmed, sameAddress } from '../enroll/addresses';
 import type { ReplyRequest } from '../enroll/ports';
 import { isTerminal, type Enrollment, type OrderAddress } from '../enroll/state';
 import { PortError } from '../enroll/ports';
@@ -129,14 +129,9 @@ function awaitingMailTo(e: Enrollment, address: OrderAddress): boolean {
   return e.step === 'awaiting-mail' && e.tokenPart2 !== undefined && sameAddress(currentAddress(e).email, address.email);
 }
 
-/** True once `address` is proven in the current order (an authorization already valid needs no mail). */
-function confirmedFor(e: Enrollment, address: OrderAddress): boolean {
-  return (e.confirmed ?? []).some((c) => sameAddress(c.email, address.email));
-}
-
 /** Manual mode, one address of an enrollment: say what to expect, read the paste, print the response. */
 async function manualExchange(ctx: RunContext, io: CommandIo, id: string, address: OrderAddress): Promise<void> {
-  const e = await waitFor(ctx, id, io, (x) => awaitingMailTo(x, address) || confirmedFor(x, address));
+  const e = await waitFor(ctx, id, io, (x) => awaitingMailTo(x, address) || isConfirmed(x, address.email));
   if (!awaitingMailTo(e, address)) return;
   io.progress.done();
   process.stderr.write(

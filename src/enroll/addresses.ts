@@ -32,10 +32,14 @@ export function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/** True once `email` is proven in the current order. */
+export function isConfirmed(e: Pick<Enrollment, 'confirmed'>, email: string): boolean {
+  return (e.confirmed ?? []).some((c) => sameAddress(c.email, email));
+}
+
 /** The addresses not yet proven in the current order, in the user's order. */
 export function unconfirmed(e: Enrollment): readonly OrderAddress[] {
-  const done = e.confirmed ?? [];
-  return addressesOf(e).filter((a) => !done.some((c) => sameAddress(c.email, a.email)));
+  return addressesOf(e).filter((a) => !isConfirmed(e, a.email));
 }
 
 /**

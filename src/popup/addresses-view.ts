@@ -5,7 +5,7 @@
  * enrollment is, and who renews and revokes a certificate set on several identities. Pure, tested
  * in Node through ./view-model.ts (test/popup/view-model.test.ts).
  */
-import { addressesOf, covers, currentAddress, isMultiAddress, sameAddress } from '../enroll/addresses';
+import { addressesOf, covers, currentAddress, isConfirmed, isMultiAddress, sameAddress } from '../enroll/addresses';
 import type { EnrollmentView, PopupState } from '../enroll/protocol';
 import { isTerminal, type CertificateRecord, type Step } from '../enroll/state';
 import { t, type Message, type Phrase } from './phrase';
@@ -111,12 +111,11 @@ function progressPhrase(progress: AddressProgress, email: string): Message {
 /** Each address of a several-address enrollment, in the user's order, with where it is. */
 export function addressLines(e: EnrollmentView): readonly AddressLine[] {
   const current = currentAddress(e);
-  const confirmed = e.confirmed ?? [];
   const reached = reachedStep(e);
   const allProven = reached !== undefined && ALL_PROVEN_STEPS.includes(reached);
   return addressesOf(e).map((a) => {
     const progress: AddressProgress =
-      allProven || confirmed.some((c) => sameAddress(c.email, a.email)) ? 'confirmed' : sameAddress(a.email, current.email) ? currentProgress(e) : 'not-yet';
+      allProven || isConfirmed(e, a.email) ? 'confirmed' : sameAddress(a.email, current.email) ? currentProgress(e) : 'not-yet';
     return { identityId: a.identityId, email: a.email, progress, line: progressPhrase(progress, a.email) };
   });
 }

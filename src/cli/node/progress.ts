@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger, Notice, Notifier } from '../../enroll/ports';
+import { currentAddress } from '../../enroll/addresses';
 import type { Enrollment, Step } from '../../enroll/state';
 import { errorKey, refusalKey, stepKey } from '../../enroll/i18n-keys';
 
@@ -72,7 +73,7 @@ export class Progress implements Notifier, Logger {
   /** Storage observer: an enrollment record was written; say so when its step changed. */
   record(e: Enrollment): void {
     // A certificate for several addresses: the challenge steps are about the address being proven now.
-    const who = e.current?.email ?? e.email;
+    const who = currentAddress(e).email;
     for (const r of e.refusals) {
       const key = `${e.id} ${r.headerMessageId} ${r.temporary === true ? 'temporary' : 'final'}`;
       if (this.refusalsTold.has(key)) continue;
